@@ -1,0 +1,242 @@
+/**
+ * `phi-db`: the migrator from the command line (same engine as the Pulumi provider, no Pulumi).
+ *
+ *   phi-db up|plan|status|verify|lint|rollback|stop [--env <name>] [--local | --database-url <url>] [--json]
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import type { Client } from "pg";
+import { parse as parseYaml } from "yaml";
+import { DatabaseLayerConfig, parseDatabaseConfig } from "../components/config";
+import { closeSession, openSession, readPlan, revert, RunContext } from "../migrator/apply";
+import { ChecksFailedError, declaredPolicies, runChecks } from "../migrator/checks";
+import { connect, ConnectionParams, redactUrl } from "../migrator/db";
+import { loadLayerFiles, runLayer } from "../migrator/engine";
+import { planJson } from "../migrator/plan";
+import { startEmbedded, stopEmbedded } from "./embedded";
+import { accessHooks } from "./access";
+
+const USAGE = `usage: phi-db <command> [options]
+
+commands:
+  up         apply the access model (--local), pending migrations, changed repeatables, then verify
+  plan       show what 'up' would apply (pending migrations, changed repeatables, errors)
+  status     show the ledger: what is applied, when, by whom; and what is pending
+  verify     run the post-apply checks (RLS forced + policies, orphan policies, extensions, ...)
+  lint       lint pending migrations (squawk + phi-db rules)
+  rollback   revert the newest migration(s) with their down files (local/dev only)
+  stop       stop the local embedded PostgreSQL server (--local)
+
+options:
+  --env <name>          stack whose Pulumi.<name>.yaml gives the rules (default: local)
+  --local               use the embedded PostgreSQL 17 in .phi-db/local (started if needed)
+  --database-url <url>  PostgreSQL URL (default: $DATABASE_URL)
+  --dir <path>          project root holding sql/ and Pulumi.<env>.yaml (default: found from cwd)
+  --json                machine-readable output (plan, status, verify, lint)
+  --steps <n>           rollback: how many migrations to revert (default 1)
+  --to <version>        rollback: revert every migration newer than this version
+`;
+
+export class UsageError extends Error {}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+function findRoot(start: string): string {
+  let dir = path.resolve(start);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) && fs.existsSync(path.join(dir, "sql"))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new UsageError(`no phi-db project found from ${start} upward (a folder with Pulumi.yaml and sql/); pass --dir`);
+    dir = up;
+  }
+}
+
+/** Reads the database-layer settings of `Pulumi.<env>.yaml`. */
+export function readStackConfig(root: string, env: string): DatabaseLayerConfig {
+  const file = path.join(root, `Pulumi.${env}.yaml`);
+  if (!fs.existsSync(file)) throw new UsageError(`no stack config ${file}: --env names a stack (local, dev, prod, ...)`);
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const raw = doc?.config ?? {};
+  try {
+    return parseDatabaseConfig(raw);
+  } catch (e) {
+    throw new UsageError(`${path.basename(file)}: ${(e as Error).message}`);
+  }
+}
+
+interface Target {
+  connection: ConnectionParams;
+  display: string;
+  local: boolean;
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = await connect({ connectionString: adminUrl }, "phi-db local setup");
+  try {
+    const r = await admin.query("select 1 from pg_catalog.pg_database where datname = $1", [name]);
+    if (!r.rows.length) await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function target(root: string, cfg: DatabaseLayerConfig, opts: { local?: boolean; "database-url"?: string }, log: (s: string) => void): Promise<Target> {
+  if (opts.local) {
+    const server = await startEmbedded({ baseDir: path.join(root, ".phi-db", "local"), log });
+    await ensureDatabase(server.adminUrl, cfg.databaseName);
+    const u = new URL(server.adminUrl);
+    u.pathname = "/" + cfg.databaseName;
+    return { connection: { connectionString: u.toString() }, display: redactUrl(u.toString()), local: true };
+  }
+  const url = opts["database-url"] ?? process.env.DATABASE_URL;
+  if (!url) throw new UsageError("no database: pass --local, --database-url <url>, or set DATABASE_URL");
+  return { connection: { connectionString: url }, display: redactUrl(url), local: false };
+}
+
+function context(cfg: DatabaseLayerConfig, env: string, t: Target, log: (s: string) => void): RunContext {
+  return {
+    connection: t.connection,
+    environment: cfg.environment,
+    stack: env,
+    rules: {
+      allowOutOfOrder: cfg.allowOutOfOrder,
+      allowRollback: cfg.allowRollback,
+      lockTimeout: cfg.lockTimeout,
+      statementTimeout: cfg.statementTimeout,
+      lockWaitSeconds: cfg.migrationLockWaitSeconds,
+    },
+    ownerRole: cfg.ownerRole,
+    log,
+  };
+}
+
+export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s + "\n"), err: (s) => process.stderr.write(s + "\n") }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        env: { type: "string", default: "local" },
+        local: { type: "boolean" },
+        "database-url": { type: "string" },
+        dir: { type: "string" },
+        json: { type: "boolean" },
+        steps: { type: "string" },
+        to: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    io.err(`phi-db: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: opts, positionals } = parsed;
+  const command = positionals[0];
+  if (opts.help || !command) {
+    io.out(USAGE);
+    return command || opts.help ? 0 : 2;
+  }
+  const log = (s: string) => io.err(`phi-db: ${s}`);
+  try {
+    const root = findRoot(opts.dir ?? process.cwd());
+    const env = opts.env ?? "local";
+    const cfg = readStackConfig(root, env);
+    const sqlRoot = path.join(root, "sql");
+    const files = () => loadLayerFiles({ sqlRoot, environment: cfg.environment, placeholders: cfg.placeholders, loadSeed: cfg.loadSeed });
+
+    if (command === "stop") {
+      io.out(stopEmbedded(path.join(root, ".phi-db", "local")) ? "stopped the local PostgreSQL server" : "the local PostgreSQL server is not running");
+      return 0;
+    }
+    if (!["up", "plan", "status", "verify", "lint", "rollback"].includes(command)) throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
+
+    const t = await target(root, cfg, opts, log);
+    const ctx = context(cfg, env, t, log);
+    const access = accessHooks(cfg, t.local, log);
+
+    switch (command) {
+      case "up": {
+        const started = Date.now();
+        const result = await runLayer({
+          ...ctx,
+          sqlRoot,
+          placeholders: cfg.placeholders,
+          loadSeed: cfg.loadSeed,
+          checks: access.checks,
+          beforeMigrate: access.beforeMigrate,
+        });
+        const n = result.applied.length + result.repeatables.length;
+        if (n === 0) io.out(`phi-db up (${env}): nothing to apply; ${result.plan.applied.length} migration(s) already applied`);
+        else {
+          io.out(`phi-db up (${env}): applied ${result.applied.length} migration(s) and ${result.repeatables.length} repeatable/seed file(s) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+          for (const a of [...result.applied, ...result.repeatables]) io.out(`  ${a.file}  ${a.durationMs} ms`);
+        }
+        io.out(`checks: ${result.checks.map((c) => `${c.name} ${c.ok ? "ok" : "FAILED"}`).join(", ")}`);
+        io.out(`database: ${t.display}${t.local ? `  (password in ${path.join(".phi-db", "local", "password")})` : ""}`);
+        return 0;
+      }
+      case "plan":
+      case "status": {
+        const plan = await readPlan(ctx, files());
+        const json = planJson(plan);
+        if (opts.json) io.out(JSON.stringify(json, null, 2));
+        else {
+          if (command === "status") {
+            io.out(`applied (${json.applied.length}):`);
+            for (const a of json.applied) io.out(`  ${a.version}_${a.name}  ${a.appliedAt}  by ${a.appliedBy}  ${a.checksum.slice(0, 12)}`);
+          }
+          io.out(`pending (${json.pending.length}):`);
+          for (const p of json.pending) io.out(`  ${p.file}${p.noTransaction ? "  [no-transaction]" : ""}`);
+          io.out(`changed repeatables (${json.changedRepeatables.length}):`);
+          for (const r of json.changedRepeatables) io.out(`  ${r.key}`);
+          for (const nt of json.notices) io.out(`notice: ${nt}`);
+          for (const e of json.errors) io.out(`error: ${e.file}: ${e.message}`);
+        }
+        return plan.errors.length ? 1 : 0;
+      }
+      case "verify": {
+        const client: Client = await connect(t.connection, `phi-db verify (${env}/${cfg.environment})`);
+        try {
+          const results = await runChecks(client, { ...access.checks, declaredPolicies: await declaredPolicies(files()) });
+          if (opts.json) io.out(JSON.stringify({ checks: results }, null, 2));
+          else for (const r of results) io.out(`${r.ok ? "ok    " : "FAILED"} ${r.name}${r.failures.map((f) => "\n         " + f).join("")}`);
+          return results.every((r) => r.ok) ? 0 : 1;
+        } finally {
+          await client.end();
+        }
+      }
+      case "rollback": {
+        const steps = opts.steps !== undefined ? Number(opts.steps) : undefined;
+        if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) throw new UsageError(`--steps expects a positive whole number, got ${opts.steps}`);
+        if (opts.to !== undefined && !/^\d{11}$/.test(opts.to)) throw new UsageError(`--to expects an 11-digit version, got ${opts.to}`);
+        const r = await revert(ctx, files(), { steps, toVersion: opts.to });
+        io.out(r.reverted.length ? `reverted ${r.reverted.map((x) => x.file).join(", ")}` : "nothing to revert");
+        return 0;
+      }
+      case "lint": {
+        const { lintCommand } = await import("./lint-command");
+        return lintCommand(ctx, files(), { json: !!opts.json, blocking: cfg.lintBlocking }, io);
+      }
+    }
+    return 2;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`phi-db: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ChecksFailedError) {
+      io.err(`phi-db: ${e.message}`);
+      return 1;
+    }
+    io.err(`phi-db: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+// Exposed for the lint command and tests.
+export { openSession, closeSession };

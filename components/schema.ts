@@ -1,0 +1,65 @@
+/**
+ * The schema of one environment as a Pulumi resource: a thin `pulumi.dynamic.Resource` over the
+ * migrator (`migrator/provider.ts`). Its inputs are computed at program time without touching the
+ * database: one checksum per migration and per repeatable, so `pulumi preview` lists each pending
+ * migration by name and an edit to an applied file shows up in the diff.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { RunRules } from "../migrator/apply";
+import type { ConnectionParams } from "../migrator/db";
+import { loadProject, migrationMap, repeatableMap } from "../migrator/files";
+import { schemaProvider, SchemaInputs } from "../migrator/provider";
+
+export interface DatabaseSchemaArgs {
+  environment: string;
+  /** Connection to the application database; made a secret here as a whole (it holds the password). */
+  connection: pulumi.Input<ConnectionParams>;
+  rules: RunRules;
+  /** NOLOGIN owner role the migrations run as. Defaults to none (the login itself). */
+  ownerRole?: string;
+  /** Extra `${name}` placeholders. Defaults to none (`${env}` is always set). */
+  placeholders?: Record<string, string>;
+  /** Apply `sql/seed/<env>/` (local/dev only). Defaults to false. */
+  loadSeed?: boolean;
+  /** What the post-apply checks require. */
+  checks: SchemaInputs["checks"];
+  /** The `sql/` folder relative to the program directory. Defaults to `sql`. */
+  sqlDir?: string;
+}
+
+type Wrapped<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+export class DatabaseSchema extends pulumi.dynamic.Resource {
+  public readonly lastVersion!: pulumi.Output<string>;
+  public readonly lastApplied!: pulumi.Output<string[]>;
+  public readonly migrations!: pulumi.Output<Record<string, string>>;
+  public readonly repeatables!: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: DatabaseSchemaArgs, opts?: pulumi.CustomResourceOptions) {
+    const sqlDir = args.sqlDir ?? "sql";
+    const placeholders = args.placeholders ?? {};
+    const loadSeed = args.loadSeed ?? false;
+    const project = loadProject(sqlDir, { environment: args.environment, placeholders, includeSeeds: loadSeed });
+    if (project.problems.length) {
+      throw new Error(`phi-db: the SQL files have problems:\n` + project.problems.map((p) => `  ${p.file}: ${p.message}`).join("\n"));
+    }
+    // The whole connection is a secret input (it carries the password), so state keeps it encrypted.
+    const connection = pulumi.secret(args.connection);
+    const inputs: Wrapped<SchemaInputs> & { lastVersion: undefined; lastApplied: undefined } = {
+      environment: args.environment,
+      stack: pulumi.getStack(),
+      sqlDir,
+      migrations: migrationMap(project),
+      repeatables: repeatableMap(project),
+      connection: connection as pulumi.Input<ConnectionParams>,
+      rules: args.rules,
+      ownerRole: args.ownerRole,
+      placeholders,
+      loadSeed,
+      checks: args.checks,
+      lastVersion: undefined,
+      lastApplied: undefined,
+    };
+    super(schemaProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connection"] }, "phi-db", "DatabaseSchema");
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * Applying a plan: lock, one transaction per versioned file together with its ledger rows,
+ * repeatables after, checks at the end. Reverting (down files) where the environment allows it.
+ */
+import * as crypto from "crypto";
+import type { Client } from "pg";
+import { acquireLock, connect, ConnectionParams, ensureLedger, LEDGER_SCHEMA, LockHolder, readHistory, releaseLock } from "./db";
+import type { Migration, Repeatable, SqlProject, SqlText } from "./files";
+import { HistoryKind, makePlan, Plan, PlanError } from "./plan";
+import { splitStatements, SqlSyntaxError, Statement } from "./statements";
+
+export interface RunRules {
+  allowOutOfOrder: boolean;
+  allowRollback: boolean;
+  /** `lock_timeout` inside each migration (e.g. `5s`). */
+  lockTimeout: string;
+  /** `statement_timeout` inside each migration (e.g. `15min`). */
+  statementTimeout: string;
+  /** How long to wait for another run's lock. */
+  lockWaitSeconds: number;
+}
+
+export interface RunContext {
+  connection: ConnectionParams;
+  environment: string;
+  stack: string;
+  rules: RunRules;
+  /** NOLOGIN role that owns everything: the run does `SET ROLE` to it. Unset: run as the login. */
+  ownerRole?: string;
+  log?: (line: string) => void;
+}
+
+export interface AppliedFile {
+  key: string;
+  file: string;
+  checksum: string;
+  durationMs: number;
+}
+
+export interface RunResult {
+  applied: AppliedFile[];
+  repeatables: AppliedFile[];
+  notices: string[];
+  durationMs: number;
+  plan: Plan;
+}
+
+export class PlanFailedError extends Error {
+  constructor(public readonly errors: PlanError[]) {
+    super(`the plan has ${errors.length} error(s); nothing was applied:\n` + errors.map((e) => `  ${e.file}: ${e.message}`).join("\n"));
+    this.name = "PlanFailedError";
+  }
+}
+
+/** A SQL error while applying a file: names the file, the line, and the server's message. */
+export class MigrationError extends Error {
+  constructor(
+    public readonly file: string,
+    public readonly line: number,
+    public readonly serverMessage: string,
+    public readonly sqlState: string | undefined,
+    note: string,
+  ) {
+    super(`${file}:${line}: ${serverMessage}${sqlState ? ` (SQLSTATE ${sqlState})` : ""}. ${note}`);
+    this.name = "MigrationError";
+  }
+}
+
+type PgError = Error & { code?: string; position?: string; internalPosition?: string; where?: string };
+
+/** Line in the file of a server error raised by `stmt`. */
+function errorLine(stmt: Statement, e: PgError): number {
+  const pos = Number(e.position);
+  if (pos > 0) return stmt.startLine + stmt.sql.slice(0, pos - 1).split("\n").length - 1;
+  // Inside a function or DO body: `where` reads "PL/pgSQL function ... line N at ..." relative to the body.
+  return stmt.line;
+}
+
+/** Runs statements one by one; a failure becomes a MigrationError naming file and line. */
+async function runStatements(client: Client, file: string, statements: Statement[], note: string): Promise<void> {
+  for (const [i, stmt] of statements.entries()) {
+    try {
+      await client.query(stmt.sql);
+    } catch (err) {
+      const e = err as PgError;
+      const context = e.where ? ` [${e.where.split("\n")[0]}]` : "";
+      throw new MigrationError(file, errorLine(stmt, e), e.message + context, e.code, note.replace("{n}", String(i)));
+    }
+  }
+}
+
+async function statementsOf(t: SqlText): Promise<Statement[]> {
+  return splitStatements(t.sql, t.file);
+}
+
+const quoteIdent = (s: string) => '"' + s.replace(/"/g, '""') + '"';
+
+async function setOwner(client: Client, ownerRole: string | undefined): Promise<void> {
+  if (!ownerRole) return;
+  const r = await client.query("select 1 from pg_catalog.pg_roles where rolname = $1", [ownerRole]);
+  if (!r.rows.length) throw new Error(`owner role ${ownerRole} does not exist: apply the access model first (phi-db up applies it locally; Pulumi creates it on RDS)`);
+  await client.query(`set role ${quoteIdent(ownerRole)}`);
+}
+
+interface Ledger {
+  client: Client;
+  runId: string;
+  environment: string;
+  stack: string;
+}
+
+async function recordApplied(l: Ledger, kind: HistoryKind, key: string, version: string | null, name: string, t: SqlText, ms: number) {
+  await l.client.query(
+    `insert into ${LEDGER_SCHEMA}.schema_history (key, kind, version, name, script, checksum, environment, stack, duration_ms)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     on conflict (key) do update set checksum = excluded.checksum, script = excluded.script, name = excluded.name,
+       applied_by = session_user, applied_at = clock_timestamp(), environment = excluded.environment,
+       stack = excluded.stack, duration_ms = excluded.duration_ms`,
+    [key, kind, version, name, t.file, t.checksum, l.environment, l.stack, ms],
+  );
+  await recordEvent(l, "apply", kind, key, version, t.file, t.checksum, ms, null);
+}
+
+async function recordEvent(
+  l: Ledger,
+  event: "apply" | "revert" | "fail",
+  kind: HistoryKind,
+  key: string,
+  version: string | null,
+  script: string,
+  checksum: string | null,
+  ms: number | null,
+  error: string | null,
+) {
+  await l.client.query(
+    `insert into ${LEDGER_SCHEMA}.schema_events (run_id, event, kind, key, version, script, checksum, environment, stack, duration_ms, error)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [l.runId, event, kind, key, version, script, checksum, l.environment, l.stack, ms, error],
+  );
+}
+
+function setTimeouts(client: Client, rules: RunRules, local: boolean) {
+  return client.query("select set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)", [rules.lockTimeout, rules.statementTimeout, local]);
+}
+
+/** One versioned migration: a transaction with its ledger rows, or statement by statement. */
+async function applyMigration(l: Ledger, ctx: RunContext, m: Migration): Promise<AppliedFile> {
+  const { client } = l;
+  const started = Date.now();
+  const statements = await statementsOf(m);
+  try {
+    if (m.noTransaction) {
+      await setTimeouts(client, ctx.rules, false);
+      try {
+        await runStatements(
+          client,
+          m.file,
+          statements,
+          "This is a no-transaction file: the {n} statement(s) before this one stay applied; make the file re-runnable (IF NOT EXISTS, DROP INDEX CONCURRENTLY IF EXISTS for an invalid index) and run again.",
+        );
+      } finally {
+        await client.query("reset lock_timeout; reset statement_timeout");
+      }
+      await client.query("begin");
+      await recordApplied(l, "versioned", m.key, m.version, m.name, m, Date.now() - started);
+      await client.query("commit");
+    } else {
+      await client.query("begin");
+      await setTimeouts(client, ctx.rules, true);
+      await runStatements(client, m.file, statements, "Nothing of this file was applied (its transaction was rolled back).");
+      await recordApplied(l, "versioned", m.key, m.version, m.name, m, Date.now() - started);
+      await client.query("commit");
+    }
+  } catch (e) {
+    await client.query("rollback").catch(() => undefined);
+    await recordEvent(l, "fail", "versioned", m.key, m.version, m.file, m.checksum, Date.now() - started, (e as Error).message).catch(() => undefined);
+    throw e;
+  }
+  return { key: m.key, file: m.file, checksum: m.checksum, durationMs: Date.now() - started };
+}
+
+async function applyRepeatable(l: Ledger, ctx: RunContext, r: Repeatable): Promise<AppliedFile> {
+  const { client } = l;
+  const started = Date.now();
+  const statements = await statementsOf(r);
+  try {
+    await client.query("begin");
+    await setTimeouts(client, ctx.rules, true);
+    await runStatements(client, r.file, statements, "Nothing of this file was applied (its transaction was rolled back).");
+    await recordApplied(l, r.kind === "seed" ? "seed" : "repeatable", r.key, null, r.key, r, Date.now() - started);
+    await client.query("commit");
+  } catch (e) {
+    await client.query("rollback").catch(() => undefined);
+    await recordEvent(l, "fail", r.kind === "seed" ? "seed" : "repeatable", r.key, null, r.file, r.checksum, Date.now() - started, (e as Error).message).catch(() => undefined);
+    throw e;
+  }
+  return { key: r.key, file: r.file, checksum: r.checksum, durationMs: Date.now() - started };
+}
+
+/**
+ * Opens a session, takes the lock, runs `asLogin` (as the login role: locally the access model),
+ * sets the owner role, makes sure the ledger exists.
+ */
+export async function openSession(ctx: RunContext, purpose: string, asLogin?: (client: Client) => Promise<void>): Promise<Client> {
+  const log = ctx.log ?? (() => undefined);
+  const client = await connect(ctx.connection, `phi-db ${purpose} (${ctx.stack}/${ctx.environment})`);
+  try {
+    await acquireLock(client, ctx.rules.lockWaitSeconds, (h: LockHolder | null) =>
+      log(`waiting for the phi-db lock${h ? ` held by pid ${h.pid} (${h.applicationName})` : ""} ...`),
+    );
+    if (asLogin) await asLogin(client);
+    await setOwner(client, ctx.ownerRole);
+    await ensureLedger(client);
+    return client;
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+export async function closeSession(client: Client): Promise<void> {
+  try {
+    await releaseLock(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Applies everything pending: versioned files in version order, then changed repeatables
+ * (functions, views, policies, then seeds). Any plan error stops the run before it changes anything.
+ * `beforeMigrate` and `afterApply` run on the same session while the lock is held (locally the
+ * access model before; the post-apply checks after).
+ */
+export async function migrate(
+  ctx: RunContext,
+  project: SqlProject,
+  afterApply?: (client: Client, result: RunResult) => Promise<void>,
+  beforeMigrate?: (client: Client) => Promise<void>,
+): Promise<RunResult> {
+  const log = ctx.log ?? (() => undefined);
+  const started = Date.now();
+  const client = await openSession(ctx, "up", beforeMigrate);
+  try {
+    const plan = makePlan(project, await readHistory(client), ctx.rules);
+    if (plan.errors.length) throw new PlanFailedError(plan.errors);
+    for (const n of plan.notices) log(`notice: ${n}`);
+    // Parse every pending file before applying any: a syntax error stops the run with nothing applied.
+    for (const t of [...plan.pending, ...plan.changedRepeatables]) await statementsOf(t);
+
+    const l: Ledger = { client, runId: crypto.randomUUID(), environment: ctx.environment, stack: ctx.stack };
+    const applied: AppliedFile[] = [];
+    for (const [i, m] of plan.pending.entries()) {
+      log(`applying ${m.file} (${i + 1}/${plan.pending.length})${m.noTransaction ? " [no-transaction]" : ""}`);
+      applied.push(await applyMigration(l, ctx, m));
+    }
+    const repeatables: AppliedFile[] = [];
+    for (const r of plan.changedRepeatables) {
+      log(`applying ${r.kind === "seed" ? "seed" : "repeatable"} ${r.file}`);
+      repeatables.push(await applyRepeatable(l, ctx, r));
+    }
+    const result: RunResult = { applied, repeatables, notices: plan.notices, durationMs: 0, plan };
+    if (afterApply) await afterApply(client, result);
+    result.durationMs = Date.now() - started;
+    return result;
+  } finally {
+    await closeSession(client);
+  }
+}
+
+/** Reads the plan without applying (no lock needed: one read of the ledger). */
+export async function readPlan(ctx: RunContext, project: SqlProject): Promise<Plan> {
+  const client = await connect(ctx.connection, `phi-db plan (${ctx.stack}/${ctx.environment})`);
+  try {
+    return makePlan(project, await readHistory(client), ctx.rules);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface RevertResult {
+  reverted: AppliedFile[];
+}
+
+/**
+ * Reverts the newest applied migrations with their down files, newest first, each in its own
+ * transaction with its ledger rows. Only where the environment allows rollback (local/dev).
+ * `target`: revert everything newer than this version; default: the newest one only.
+ */
+export async function revert(ctx: RunContext, project: SqlProject, target?: { toVersion?: string; steps?: number }): Promise<RevertResult> {
+  if (!ctx.rules.allowRollback) {
+    throw new Error(`rollback is not allowed in environment ${ctx.environment}: it is refused everywhere but local and dev; write a new forward migration instead`);
+  }
+  const log = ctx.log ?? (() => undefined);
+  const client = await openSession(ctx, "rollback");
+  try {
+    const history = await readHistory(client);
+    const plan = makePlan(project, history, { allowOutOfOrder: true });
+    const drift = plan.errors.filter((e) => e.code !== "out-of-order");
+    if (drift.length) throw new PlanFailedError(drift);
+    const applied = [...plan.applied].reverse();
+    const chosen = target?.toVersion !== undefined ? applied.filter((h) => (h.version ?? "") > target.toVersion!) : applied.slice(0, target?.steps ?? 1);
+    const byKey = new Map(project.migrations.map((m) => [m.key, m]));
+    const missing = chosen.filter((h) => !byKey.get(h.key)?.down);
+    if (missing.length) {
+      throw new Error(`cannot roll back: no down file for ${missing.map((h) => h.script).join(", ")} (expected ${missing.map((h) => h.script.replace(/\.sql$/, ".down.sql")).join(", ")}); nothing was reverted`);
+    }
+    const l: Ledger = { client, runId: crypto.randomUUID(), environment: ctx.environment, stack: ctx.stack };
+    const reverted: AppliedFile[] = [];
+    for (const h of chosen) {
+      const m = byKey.get(h.key)!;
+      const down = m.down!;
+      const started = Date.now();
+      log(`reverting ${m.file} with ${down.file}`);
+      const statements = await statementsOf(down);
+      try {
+        await client.query("begin");
+        await setTimeouts(client, ctx.rules, true);
+        await runStatements(client, down.file, statements, "Nothing of this down file was applied (its transaction was rolled back).");
+        await client.query(`delete from ${LEDGER_SCHEMA}.schema_history where key = $1`, [m.key]);
+        await recordEvent(l, "revert", "versioned", m.key, m.version, down.file, down.checksum, Date.now() - started, null);
+        await client.query("commit");
+      } catch (e) {
+        await client.query("rollback").catch(() => undefined);
+        await recordEvent(l, "fail", "versioned", m.key, m.version, down.file, down.checksum, Date.now() - started, (e as Error).message).catch(() => undefined);
+        throw e;
+      }
+      reverted.push({ key: m.key, file: down.file, checksum: down.checksum, durationMs: Date.now() - started });
+    }
+    return { reverted };
+  } finally {
+    await closeSession(client);
+  }
+}
+
+export { SqlSyntaxError };

@@ -1,0 +1,157 @@
+/**
+ * The schema resource's provider methods as plain async functions. Structurally a
+ * `pulumi.dynamic.ResourceProvider`, with no Pulumi import: `components/schema.ts` hands this object
+ * to `pulumi.dynamic.Resource`, which serializes it (and, by value, the local modules it uses).
+ *
+ *  - diff is pure (state vs inputs) and never connects; unknown inputs in a first preview are fine.
+ *  - create/update run the migrator; delete drops nothing (the database outlives the resource);
+ *    nothing is ever replaced; read (refresh) reads the ledger so out-of-band changes show as drift.
+ *  - The password arrives as a secret input; outputs keep the same property, so the engine keeps it
+ *    secret in state. It is never logged or put in another output.
+ */
+import * as path from "path";
+import type { RunRules } from "./apply";
+import type { CheckOptions } from "./checks";
+import { connect, ConnectionParams, readHistory } from "./db";
+import { runLayer } from "./engine";
+
+export interface SchemaInputs {
+  environment: string;
+  stack: string;
+  /** The `sql/` folder, relative to the Pulumi program's directory. */
+  sqlDir: string;
+  /** `{ "<version>_<name>": sha256 }` of every versioned migration. */
+  migrations: Record<string, string>;
+  /** `{ "functions/x.sql": sha256, ... }` of every repeatable (and seed) file. */
+  repeatables: Record<string, string>;
+  connection: ConnectionParams;
+  rules: RunRules;
+  ownerRole?: string;
+  placeholders: Record<string, string>;
+  loadSeed: boolean;
+  checks: Omit<CheckOptions, "declaredPolicies">;
+}
+
+export interface SchemaOutputs extends SchemaInputs {
+  /** Newest applied version. */
+  lastVersion: string;
+  /** Files applied by the last create/update. */
+  lastApplied: string[];
+}
+
+/** Inputs that are not schema: a change to them is never a diff. */
+const IGNORED = new Set(["__provider", "lastVersion", "lastApplied"]);
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return "[" + v.map(stable).join(",") + "]";
+  if (v && typeof v === "object") {
+    return "{" + Object.keys(v as object).sort().map((k) => JSON.stringify(k) + ":" + stable((v as Record<string, unknown>)[k])).join(",") + "}";
+  }
+  return JSON.stringify(v);
+}
+
+/** Top-level properties that differ; the password alone is not a schema change. */
+export function changedProperties(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
+  const out: string[] = [];
+  for (const k of keys) {
+    if (IGNORED.has(k)) continue;
+    let a = olds[k];
+    let b = news[k];
+    if (k === "connection") {
+      const { password: _pa, ...ra } = (a ?? {}) as ConnectionParams;
+      const { password: _pb, ...rb } = (b ?? {}) as ConnectionParams;
+      a = ra;
+      b = rb;
+    }
+    if (stable(a) !== stable(b)) out.push(k);
+  }
+  return out.sort();
+}
+
+function checkInputs(news: Record<string, unknown>): Array<{ property: string; reason: string }> {
+  const failures: Array<{ property: string; reason: string }> = [];
+  const isMap = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+  for (const k of ["migrations", "repeatables"]) {
+    const v = news[k];
+    if (v === undefined) failures.push({ property: k, reason: `${k} is required: a map of file key to sha256` });
+    else if (isMap(v)) {
+      for (const [key, sum] of Object.entries(v as object)) {
+        if (typeof sum === "string" && !/^[0-9a-f]{64}$/.test(sum)) failures.push({ property: k, reason: `${key}: expected a sha256 hex checksum` });
+      }
+    }
+  }
+  if (typeof news.environment === "string" && !["local", "dev", "staging", "prod"].includes(news.environment)) {
+    failures.push({ property: "environment", reason: `expected one of local, dev, staging, prod, got ${news.environment}` });
+  }
+  return failures;
+}
+
+async function apply(inputs: SchemaInputs): Promise<SchemaOutputs> {
+  const result = await runLayer({
+    sqlRoot: path.resolve(process.cwd(), inputs.sqlDir),
+    connection: inputs.connection,
+    environment: inputs.environment,
+    stack: inputs.stack,
+    rules: inputs.rules,
+    ownerRole: inputs.ownerRole,
+    placeholders: inputs.placeholders,
+    loadSeed: inputs.loadSeed,
+    checks: inputs.checks,
+    expected: { migrations: inputs.migrations, repeatables: inputs.repeatables },
+  });
+  const versions = Object.keys(inputs.migrations).sort();
+  return {
+    ...inputs,
+    lastVersion: versions.length ? versions[versions.length - 1].slice(0, 11) : "",
+    lastApplied: [...result.applied, ...result.repeatables].map((a) => a.file),
+  };
+}
+
+export const schemaProvider = {
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+    return { inputs: news, failures: checkInputs(news) };
+  },
+
+  async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
+    const changed = changedProperties(olds, news);
+    const all = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !IGNORED.has(k)));
+    return {
+      changes: changed.length > 0,
+      replaces: [] as string[],
+      stables: [...all].filter((k) => !changed.includes(k)),
+      deleteBeforeReplace: false,
+    };
+  },
+
+  async create(inputs: SchemaInputs) {
+    const outs = await apply(inputs);
+    return { id: `phi-db-schema/${inputs.stack}`, outs };
+  },
+
+  async update(_id: string, _olds: SchemaOutputs, news: SchemaInputs) {
+    return { outs: await apply(news) };
+  },
+
+  /** The database outlives this resource: deleting it from the stack drops nothing. */
+  async delete(_id: string, _props: SchemaOutputs) {
+    return;
+  },
+
+  /** Refresh: the ledger's checksums replace the recorded ones, so out-of-band changes show as a diff. */
+  async read(id: string, props: SchemaOutputs) {
+    const client = await connect(props.connection, `phi-db refresh (${props.stack}/${props.environment})`);
+    try {
+      const history = await readHistory(client);
+      const migrations: Record<string, string> = {};
+      const repeatables: Record<string, string> = {};
+      for (const h of history) {
+        if (h.kind === "versioned") migrations[h.key] = h.checksum;
+        else repeatables[h.key] = h.checksum;
+      }
+      return { id, props: { ...props, migrations, repeatables } };
+    } finally {
+      await client.end();
+    }
+  },
+};
