@@ -29,13 +29,21 @@ export const LOCK_KEY = BigInt("0x7068692d64622d31"); // "phi-db-1" as 8 bytes
 export async function connect(params: ConnectionParams, applicationName: string): Promise<Client> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pg = require("pg") as typeof import("pg");
+  // pg lets the URL's parts override discrete fields; apply the discrete ones to the URL instead.
+  let connectionString = params.connectionString;
+  if (connectionString && (params.password !== undefined || params.user !== undefined)) {
+    const u = new URL(connectionString);
+    if (params.user !== undefined) u.username = encodeURIComponent(params.user);
+    if (params.password !== undefined) u.password = encodeURIComponent(params.password);
+    connectionString = u.toString();
+  }
   const cfg: ClientConfig = {
-    connectionString: params.connectionString,
+    connectionString,
     host: params.host,
     port: params.port,
     database: params.database,
-    user: params.user,
-    password: params.password,
+    user: connectionString ? undefined : params.user,
+    password: connectionString ? undefined : params.password,
     application_name: applicationName.slice(0, 63),
   };
   if (params.sslmode === "require") cfg.ssl = { rejectUnauthorized: false };

@@ -39,8 +39,11 @@ export interface SchemaOutputs extends SchemaInputs {
   lastApplied: string[];
 }
 
-/** Inputs that are not schema: a change to them is never a diff. */
-const IGNORED = new Set(["__provider", "lastVersion", "lastApplied"]);
+/**
+ * Inputs that are not schema: a change to them is never a diff. (An array, not a Set: module-level
+ * values are serialized by value with the provider, and the serializer copies plain data only.)
+ */
+const IGNORED = ["__provider", "lastVersion", "lastApplied"];
 
 function stable(v: unknown): string {
   if (Array.isArray(v)) return "[" + v.map(stable).join(",") + "]";
@@ -55,7 +58,7 @@ export function changedProperties(olds: Record<string, unknown>, news: Record<st
   const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
   const out: string[] = [];
   for (const k of keys) {
-    if (IGNORED.has(k)) continue;
+    if (IGNORED.includes(k)) continue;
     let a = olds[k];
     let b = news[k];
     if (k === "connection") {
@@ -115,7 +118,7 @@ export const schemaProvider = {
 
   async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
     const changed = changedProperties(olds, news);
-    const all = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !IGNORED.has(k)));
+    const all = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !IGNORED.includes(k)));
     return {
       changes: changed.length > 0,
       replaces: [] as string[],
