@@ -303,6 +303,7 @@ export function parseAccessModel(raw: unknown, source = "access model"): AccessM
       comment: text(c, `${at}.comment`, r.comment),
     };
     if (spec.requestRole && spec.login) c.add(`${at}.requestRole`, `a request role is switched to with SET ROLE and must be NOLOGIN; set "login": false`);
+    if (n === RDS_IAM_ROLE) c.add(`${at}.name`, `${RDS_IAM_ROLE} is provided by RDS and cannot be declared; give a role "auth": "rds_iam" instead`);
     if (n !== undefined) {
       if (roleIndex.has(n)) c.add(`${at}.name`, `duplicate role ${JSON.stringify(n)} (already declared at roles[${roleIndex.get(n)}])`);
       else roleIndex.set(n, i);
