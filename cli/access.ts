@@ -1,9 +1,13 @@
 /**
- * The access model as the CLI uses it: what the checks require, and (local databases only) the
- * rendered access SQL applied before migrations. On RDS, Pulumi applies the model instead.
+ * The access model as the CLI uses it: what the post-apply checks require, and (local databases,
+ * or `--apply-access`) the rendered access SQL applied before migrations. On RDS, Pulumi applies
+ * the same model through @pulumi/postgresql instead.
  */
+import * as path from "path";
 import type { Client } from "pg";
 import type { DatabaseLayerConfig } from "../components/config";
+import { loadAccessModel, requestRoles, requiredExtensions, rlsSchemas } from "../migrator/access-model";
+import { applyAccessModel } from "../migrator/access-sql";
 import type { CheckOptions } from "../migrator/checks";
 
 export interface AccessHooks {
@@ -11,15 +15,19 @@ export interface AccessHooks {
   beforeMigrate?: (client: Client) => Promise<void>;
 }
 
-export function accessHooks(cfg: DatabaseLayerConfig, local: boolean, log: (s: string) => void): AccessHooks {
-  void local;
-  void log;
-  const required = ["pgcrypto", "uuid-ossp", "pg_trgm", "btree_gist", "pg_stat_statements", "pgaudit", "pg_cron", "pg_partman"];
+export function accessHooks(root: string, cfg: DatabaseLayerConfig, applyAccess: boolean, log: (s: string) => void): AccessHooks {
+  const model = loadAccessModel(path.join(root, "sql", "access.json"));
   return {
     checks: {
-      managedSchemas: ["tenant", "app", "audit", "analytics", "storage_meta", "cache", "logs"],
-      requiredExtensions: required.filter((e) => !cfg.optionalExtensions.includes(e)),
-      requestRoles: ["anon", "authenticated", "service_role"],
+      managedSchemas: rlsSchemas(model),
+      requiredExtensions: requiredExtensions(model, cfg.optionalExtensions),
+      requestRoles: requestRoles(model),
     },
+    beforeMigrate: applyAccess
+      ? async (client) => {
+          log("applying the access model (roles, schemas, extensions, grants) ...");
+          await applyAccessModel(client, model, { environment: cfg.environment, optionalExtensions: cfg.optionalExtensions, log });
+        }
+      : undefined,
   };
 }

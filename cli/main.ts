@@ -14,7 +14,7 @@ import { ChecksFailedError, declaredPolicies, runChecks } from "../migrator/chec
 import { connect, ConnectionParams, redactUrl } from "../migrator/db";
 import { loadLayerFiles, runLayer } from "../migrator/engine";
 import { planJson } from "../migrator/plan";
-import { startEmbedded, stopEmbedded } from "./embedded";
+import { localServerDir, startEmbedded, stopEmbedded } from "./embedded";
 import { accessHooks } from "./access";
 
 const USAGE = `usage: phi-db <command> [options]
@@ -34,6 +34,7 @@ options:
   --database-url <url>  PostgreSQL URL (default: $DATABASE_URL)
   --dir <path>          project root holding sql/ and Pulumi.<env>.yaml (default: found from cwd)
   --json                machine-readable output (plan, status, verify, lint)
+  --apply-access        up: apply the access model as SQL first (always with --local; on RDS Pulumi does it)
   --steps <n>           rollback: how many migrations to revert (default 1)
   --to <version>        rollback: revert every migration newer than this version
 `;
@@ -69,6 +70,8 @@ export function readStackConfig(root: string, env: string): DatabaseLayerConfig 
 }
 
 interface Target {
+  /** Local server folder (holds the password file), when local. */
+  baseDir?: string;
   connection: ConnectionParams;
   display: string;
   local: boolean;
@@ -86,11 +89,12 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
 
 async function target(root: string, cfg: DatabaseLayerConfig, opts: { local?: boolean; "database-url"?: string }, log: (s: string) => void): Promise<Target> {
   if (opts.local) {
-    const server = await startEmbedded({ baseDir: path.join(root, ".phi-db", "local"), log });
+    const baseDir = localServerDir(root);
+    const server = await startEmbedded({ baseDir, log });
     await ensureDatabase(server.adminUrl, cfg.databaseName);
     const u = new URL(server.adminUrl);
     u.pathname = "/" + cfg.databaseName;
-    return { connection: { connectionString: u.toString() }, display: redactUrl(u.toString()), local: true };
+    return { connection: { connectionString: u.toString() }, display: redactUrl(u.toString()), local: true, baseDir };
   }
   const url = opts["database-url"] ?? process.env.DATABASE_URL;
   if (!url) throw new UsageError("no database: pass --local, --database-url <url>, or set DATABASE_URL");
@@ -126,6 +130,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         "database-url": { type: "string" },
         dir: { type: "string" },
         json: { type: "boolean" },
+        "apply-access": { type: "boolean" },
         steps: { type: "string" },
         to: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -150,14 +155,14 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     const files = () => loadLayerFiles({ sqlRoot, environment: cfg.environment, placeholders: cfg.placeholders, loadSeed: cfg.loadSeed });
 
     if (command === "stop") {
-      io.out(stopEmbedded(path.join(root, ".phi-db", "local")) ? "stopped the local PostgreSQL server" : "the local PostgreSQL server is not running");
+      io.out(stopEmbedded(localServerDir(root)) ? "stopped the local PostgreSQL server" : "the local PostgreSQL server is not running");
       return 0;
     }
     if (!["up", "plan", "status", "verify", "lint", "rollback"].includes(command)) throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
 
     const t = await target(root, cfg, opts, log);
     const ctx = context(cfg, env, t, log);
-    const access = accessHooks(cfg, t.local, log);
+    const access = accessHooks(root, cfg, t.local || !!opts["apply-access"], log);
 
     switch (command) {
       case "up": {
@@ -177,7 +182,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
           for (const a of [...result.applied, ...result.repeatables]) io.out(`  ${a.file}  ${a.durationMs} ms`);
         }
         io.out(`checks: ${result.checks.map((c) => `${c.name} ${c.ok ? "ok" : "FAILED"}`).join(", ")}`);
-        io.out(`database: ${t.display}${t.local ? `  (password in ${path.join(".phi-db", "local", "password")})` : ""}`);
+        io.out(`database: ${t.display}${t.baseDir ? `  (password in ${path.join(t.baseDir, "password")})` : ""}`);
         return 0;
       }
       case "plan":

@@ -132,6 +132,7 @@ export async function runChecks(client: Client, opts: CheckOptions): Promise<Che
        from pg_catalog.pg_class c
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       where c.relkind = 'v' and n.nspname <> all($1::text[])
+        and not exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
         and exists (select 1 from pg_catalog.pg_roles r where r.rolname = any($2::text[])
                      and pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE'))
         and not coalesce(c.reloptions @> array['security_invoker=true'], false)
