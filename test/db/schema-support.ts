@@ -1,0 +1,138 @@
+/**
+ * Shared set-up for the schema tests (test/db/schema*.test.ts): a fresh database with the real
+ * access model (sql/access.json via migrator/access-sql.ts) applied, then the repository's
+ * migrations, repeatable functions/views and (optionally) the dev seed, through the real engine
+ * (migrator/engine.ts runLayer), followed by the migrator's post-apply checks.
+ *
+ * sql/policies/ is left out on purpose: those files belong to the RLS issue and may be mid-work;
+ * these tests prove the schema with its baseline deny-all policies.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Client } from "pg";
+import { loadAccessModel, requestRoles, requiredExtensions, rlsSchemas } from "../../migrator/access-model";
+import { applyAccessModel } from "../../migrator/access-sql";
+import { LayerResult, runLayer } from "../../migrator/engine";
+import { createDatabase, TestDatabase } from "../support/db";
+import { DEV_RULES } from "../support/project";
+
+export const REPO_SQL = path.resolve(__dirname, "../../sql");
+export const OPTIONAL_EXTENSIONS = ["pgaudit", "pg_cron", "pg_partman"];
+
+/** A temporary copy of the schema's own SQL folders (no sql/policies). */
+export function schemaSqlRoot(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-schema-"));
+  for (const dir of ["migrations", "functions", "views", "seed/dev"]) {
+    const from = path.join(REPO_SQL, dir);
+    const to = path.join(root, dir);
+    fs.mkdirSync(to, { recursive: true });
+    if (fs.existsSync(from)) {
+      for (const f of fs.readdirSync(from)) if (f.endsWith(".sql")) fs.copyFileSync(path.join(from, f), path.join(to, f));
+    }
+  }
+  return root;
+}
+
+export interface SchemaDatabase extends TestDatabase {
+  result: LayerResult;
+  sqlRoot: string;
+}
+
+/** Creates a database and applies access model + schema (+ seed) with the engine; checks must pass. */
+export async function createSchemaDatabase(prefix: string, opts: { seed?: boolean } = {}): Promise<SchemaDatabase> {
+  const db = await createDatabase(prefix);
+  const sqlRoot = schemaSqlRoot();
+  const model = loadAccessModel();
+  try {
+    const result = await runLayer({
+      connection: { connectionString: db.url },
+      environment: "dev",
+      stack: "test",
+      rules: DEV_RULES,
+      ownerRole: model.owner,
+      sqlRoot,
+      placeholders: {},
+      loadSeed: opts.seed ?? false,
+      checks: {
+        managedSchemas: rlsSchemas(model),
+        requiredExtensions: requiredExtensions(model, OPTIONAL_EXTENSIONS),
+        requestRoles: requestRoles(model),
+      },
+      beforeMigrate: async (client) => {
+        await applyAccessModel(client, model, { environment: "local", optionalExtensions: OPTIONAL_EXTENSIONS });
+      },
+    });
+    return { ...db, result, sqlRoot };
+  } catch (e) {
+    await db.drop().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Runs `fn` in a transaction as `role` (default: the owner, as jobs and migrations do), with optional claims. */
+export async function inTx<T>(
+  client: Client,
+  fn: (c: Client) => Promise<T>,
+  opts: { role?: string; claims?: Record<string, unknown>; settings?: Record<string, string> } = {},
+): Promise<T> {
+  await client.query("begin");
+  try {
+    if (opts.claims) await client.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify(opts.claims)]);
+    for (const [k, v] of Object.entries(opts.settings ?? {})) await client.query("select set_config($1, $2, true)", [k, v]);
+    await client.query(`set local role ${opts.role ?? "phi_owner"}`);
+    const out = await fn(client);
+    await client.query("commit");
+    return out;
+  } catch (e) {
+    await client.query("rollback").catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function errorOf(p: Promise<unknown>): Promise<Error & { code?: string; constraint?: string; detail?: string; hint?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+  throw new Error("expected the statement to fail, but it succeeded");
+}
+
+/** A random 256-bit data key as the application would hold it after KMS Decrypt (base64). */
+export function newDataKey(): string {
+  return crypto.randomBytes(32).toString("base64");
+}
+
+/** Every table (incl. partitions) of the managed schemas, as schema.table. */
+export async function managedTables(client: Client): Promise<string[]> {
+  const r = await client.query(
+    `select n.nspname || '.' || c.relname as t
+       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and n.nspname = any($1::text[])
+      order by 1`,
+    [rlsSchemas(loadAccessModel())],
+  );
+  return r.rows.map((x) => x.t as string);
+}
+
+/**
+ * Rows (as text) of every plain/leaf table in the managed schemas that contain `needle`
+ * (case-insensitive), read as superuser: proves a value is stored nowhere.
+ */
+export async function tablesContaining(client: Client, needle: string): Promise<string[]> {
+  const tables = await client.query(
+    `select format('%I.%I', n.nspname, c.relname) as t
+       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and n.nspname = any($1::text[])`,
+    [rlsSchemas(loadAccessModel())],
+  );
+  const hits: string[] = [];
+  for (const { t } of tables.rows) {
+    const r = await client.query(`select count(*)::int as n from ${t} x where strpos(lower(x::text), lower($1)) > 0`, [needle]);
+    if (r.rows[0].n > 0) hits.push(t);
+  }
+  return hits;
+}
