@@ -216,11 +216,16 @@ export class AccessModelComponent extends pulumi.ComponentResource {
     // Schema public: PUBLIC may neither use it nor create in it.
     grant("public-schema-public", { database, role: "public", objectType: "schema", schema: "public", privileges: [] }, []);
 
-    // Per schema: functions not executable by PUBLIC (except in schemas holding extensions), then the model's grants.
+    // Per schema: functions not executable by PUBLIC (in schemas holding extensions: their tables and views
+    // not readable by PUBLIC instead), then the model's grants.
     const hostsExtensions = extensionSchemas(model);
     for (const s of model.schemas) {
       if (!hostsExtensions.includes(s.name)) {
         grant(`public-${s.name}-function`, { database, role: "public", objectType: "function", schema: s.name, privileges: [] }, [this.schemas[s.name]]);
+      } else {
+        // Extension views and tables (pg_stat_statements: query texts) are not for PUBLIC either.
+        const installed = model.extensions.filter((e) => e.schema === s.name && this.extensions[e.name]).map((e) => this.extensions[e.name]);
+        grant(`public-${s.name}-table`, { database, role: "public", objectType: "table", schema: s.name, privileges: [] }, [this.schemas[s.name], ...installed]);
       }
     }
     for (const g of model.grants) {

@@ -329,6 +329,8 @@ function databaseStatements(model: AccessModel, skip: readonly string[]): Access
 
     const existing: string[] = [];
     if (!hostsExtensions.includes(s.name)) existing.push(`revoke execute on all routines in schema ${ident(s.name)} from public;`);
+    // Extension views and tables (pg_stat_statements: other sessions' query texts) are not for request roles.
+    else existing.push(`revoke all on all tables in schema ${ident(s.name)} from public;`);
     for (const kind of OBJECT_KINDS) {
       for (const g of byPrivileges(entries.map((e) => ({ role: e.role, privileges: e[kind] })))) {
         existing.push(`grant ${g.privileges} on ${KIND_SQL[kind].all} in schema ${ident(s.name)} to ${idents(g.roles)};`);
@@ -338,7 +340,9 @@ function databaseStatements(model: AccessModel, skip: readonly string[]): Access
       `existing objects in schema ${s.name}`,
       [
         `-- objects that already exist in schema ${s.name} (additive; objects created later get the default privileges below)`,
-        ...(hostsExtensions.includes(s.name) ? [`-- (functions here belong to extensions and keep their EXECUTE for PUBLIC)`] : []),
+        ...(hostsExtensions.includes(s.name)
+          ? [`-- (functions here belong to extensions and keep their EXECUTE for PUBLIC; their views and tables, e.g. pg_stat_statements, do not stay readable)`]
+          : []),
         ...existing,
       ].join("\n"),
     );
@@ -475,7 +479,7 @@ export async function applyAccessModel(client: Client, model: AccessModel, opts:
   // Preflight: reads only.
   const pre = await client.query(
     `select pg_catalog.current_setting('server_version_num')::int as version,
-            array(select name from pg_catalog.pg_available_extensions) as available,
+            array(select name::text from pg_catalog.pg_available_extensions) as available,
             exists (select from pg_catalog.pg_roles where rolname = $1) as has_rds_iam`,
     [RDS_IAM_ROLE],
   );
