@@ -1,10 +1,236 @@
 /**
  * phi-db: the Pulumi program. Composes the components in one direction:
  * config -> keys -> network/database/backups/buckets -> access model -> schema (migrations).
+ *
+ * `environment: local` has no AWS: no provider and no AWS resource is created for it.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "./components/config";
+import { Backups, BackupSettings } from "./components/backups";
+import { Buckets } from "./components/buckets";
+import { parseStackConfig, PROJECT } from "./components/config";
+import { Database } from "./components/database";
+import { Keys } from "./components/keys";
+import { Network } from "./components/network";
 
 const config = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
 
 export const environment = config.database.environment;
+
+/** Everything the infrastructure exports; nothing secret. */
+interface InfraOutputs {
+  dbEndpoint: pulumi.Output<string>;
+  dbAddress: pulumi.Output<string>;
+  dbPort: pulumi.Output<number>;
+  dbConnectHost: pulumi.Output<string>;
+  dbConnectPort: pulumi.Output<number>;
+  dbName: pulumi.Output<string>;
+  dbMasterUsername: pulumi.Output<string>;
+  dbMasterSecretArn: pulumi.Output<string>;
+  dbInstanceIdentifier: pulumi.Output<string>;
+  dbInstanceArn: pulumi.Output<string>;
+  dbResourceId: pulumi.Output<string>;
+  dbSecurityGroupId: pulumi.Output<string>;
+  dbSubnetGroupName: pulumi.Output<string>;
+  dbParameterGroupName: pulumi.Output<string>;
+  kmsKeyArns: pulumi.Output<Record<string, string>>;
+  bucketNames: pulumi.Output<Record<string, string>>;
+  backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; restoreTestingPlanName: string | null }>;
+}
+
+function infrastructure(): { database: Database; outputs: InfraOutputs } | undefined {
+  const infra = config.infra;
+  if (!infra) return undefined;
+  const env = config.database.environment;
+  const protect = infra.deletionProtection;
+  const identifier = `${PROJECT}-${env}`;
+
+  const defaultTags = {
+    tags: { Project: PROJECT, Environment: env, DataClassification: "phi", ManagedBy: "pulumi", ...infra.tags },
+  };
+  const primary = new aws.Provider("aws-primary", { region: infra.region, allowedAccountIds: [infra.accountId], defaultTags });
+  const dr = new aws.Provider("aws-dr", { region: infra.drRegion, allowedAccountIds: [infra.accountId], defaultTags });
+  const inPrimary = { providers: { aws: primary } };
+
+  const keys = new Keys(
+    "keys",
+    {
+      environment: env,
+      accountId: infra.accountId,
+      region: infra.region,
+      drRegion: infra.drRegion,
+      drProvider: dr,
+      databaseLogGroupPrefix: `/aws/rds/instance/${identifier}/`,
+      administratorArns: infra.administratorArns,
+      deletionWindowInDays: infra.keyDeletionWindowDays,
+      protect,
+    },
+    inPrimary,
+  );
+
+  const network = new Network(
+    "network",
+    {
+      environment: env,
+      vpcId: infra.vpcId,
+      subnetIds: infra.privateSubnetIds,
+      allowedSecurityGroupIds: infra.allowedSecurityGroupIds,
+      allowedCidrBlocks: infra.allowedCidrBlocks,
+    },
+    inPrimary,
+  );
+
+  const database = new Database(
+    "database",
+    {
+      environment: env,
+      accountId: infra.accountId,
+      region: infra.region,
+      identifier,
+      databaseName: config.database.databaseName,
+      engineVersion: infra.engineVersion,
+      instanceClass: infra.instanceClass,
+      storageType: infra.storageType,
+      allocatedStorage: infra.allocatedStorageGb,
+      maxAllocatedStorage: infra.maxAllocatedStorageGb,
+      multiAz: infra.multiAz,
+      masterUsername: infra.masterUsername,
+      caCertIdentifier: infra.caCertIdentifier,
+      applyImmediately: infra.applyImmediately,
+      autoMinorVersionUpgrade: infra.autoMinorVersionUpgrade,
+      backupRetentionPeriod: infra.backupRetentionDays,
+      backupWindow: infra.backupWindow,
+      maintenanceWindow: infra.maintenanceWindow,
+      deletionProtection: infra.deletionProtection,
+      monitoringInterval: infra.monitoringIntervalSeconds,
+      performanceInsightsRetentionPeriod: infra.performanceInsightsRetentionDays,
+      logRetentionDays: infra.logRetentionDays,
+      secretRecoveryWindowDays: infra.secretRecoveryWindowDays,
+      pgauditLog: infra.pgauditLog,
+      pgauditRole: infra.pgauditRole,
+      logMinDurationStatementMs: infra.logMinDurationStatementMs,
+      idleInTransactionSessionTimeoutMs: infra.idleInTransactionSessionTimeoutMs,
+      rdsLogRetentionMinutes: infra.rdsLogRetentionMinutes,
+      databaseKeyArn: keys.databaseKeyArn,
+      secretsKeyArn: keys.secretsKeyArn,
+      subnetGroupName: network.subnetGroupName,
+      securityGroupId: network.securityGroupId,
+      secretReplicaRegion: infra.crossRegionBackupReplication ? infra.drRegion : undefined,
+      secretReplicaKmsKeyArn: infra.crossRegionBackupReplication ? keys.drKeyArn : undefined,
+      endpointHostOverride: infra.endpointHost,
+      endpointPortOverride: infra.endpointPort,
+    },
+    inPrimary,
+  );
+
+  const backups = new Backups(
+    "backups",
+    {
+      environment: env,
+      accountId: infra.accountId,
+      region: infra.region,
+      instanceArn: database.instanceArn,
+      backupsKeyArn: keys.backupsKeyArn,
+      retentionDays: infra.backupRetentionDays,
+      backupWindow: infra.backupWindow,
+      snapshotRetentionDays: infra.backupSnapshotRetentionDays,
+      dr: infra.crossRegionBackupReplication ? { region: infra.drRegion, provider: dr, kmsKeyArn: keys.drKeyArn } : undefined,
+      vaultLockMode: infra.backupVaultLockMode,
+      vaultLockChangeableDays: infra.backupVaultLockChangeableDays,
+      administratorArns: infra.administratorArns,
+      restoreTesting: infra.restoreTesting
+        ? { schedule: infra.restoreTestingSchedule, subnetGroupName: network.subnetGroupName, securityGroupId: network.securityGroupId }
+        : undefined,
+      protect,
+    },
+    inPrimary,
+  );
+
+  const buckets = new Buckets(
+    "buckets",
+    {
+      environment: env,
+      accountId: infra.accountId,
+      region: infra.region,
+      bucketsKeyArn: keys.bucketsKeyArn,
+      replication: infra.bucketReplication ? { region: infra.drRegion, provider: dr, kmsKeyArn: keys.drKeyArn } : undefined,
+      forceDestroy: infra.bucketForceDestroy,
+      archiveAfterDays: infra.bucketArchiveAfterDays,
+      archiveStorageClass: infra.bucketArchiveStorageClass,
+      noncurrentVersionExpireDays: infra.noncurrentVersionExpireDays,
+      accessLogRetentionDays: infra.logRetentionDays,
+      auditObjectLockMode: infra.auditObjectLockMode,
+      auditObjectLockDays: infra.auditObjectLockDays,
+      protect,
+    },
+    inPrimary,
+  );
+
+  const optional = (o?: pulumi.Output<string>): pulumi.Output<string | null> => (o ? o.apply((v): string | null => v) : pulumi.output(null));
+  return {
+    database,
+    outputs: {
+      dbEndpoint: database.endpoint,
+      dbAddress: database.address,
+      dbPort: database.port,
+      dbConnectHost: database.connectHost,
+      dbConnectPort: database.connectPort,
+      dbName: database.dbName,
+      dbMasterUsername: database.masterUsername,
+      dbMasterSecretArn: database.masterSecretArn,
+      dbInstanceIdentifier: database.instanceIdentifier,
+      dbInstanceArn: database.instanceArn,
+      dbResourceId: database.resourceId,
+      dbSecurityGroupId: database.securityGroupId,
+      dbSubnetGroupName: database.subnetGroupName,
+      dbParameterGroupName: database.parameterGroupName,
+      kmsKeyArns: pulumi.all({
+        database: keys.databaseKeyArn,
+        secrets: keys.secretsKeyArn,
+        buckets: keys.bucketsKeyArn,
+        backups: keys.backupsKeyArn,
+        dr: keys.drKeyArn,
+      }),
+      bucketNames: pulumi
+        .all({
+          documents: buckets.documentsBucketName,
+          auditExports: buckets.auditExportsBucketName,
+          accessLogs: buckets.accessLogsBucketName,
+          documentsReplica: optional(buckets.documentsReplicaBucketName),
+          auditExportsReplica: optional(buckets.auditExportsReplicaBucketName),
+        })
+        .apply((names) => Object.fromEntries(Object.entries(names).filter(([, v]) => v !== null)) as Record<string, string>),
+      backup: pulumi
+        .all([backups.vaultName, optional(backups.drVaultName), optional(backups.restoreTestingPlanName)])
+        .apply(([vaultName, drVaultName, restoreTestingPlanName]) => ({ ...backups.settings, vaultName, drVaultName, restoreTestingPlanName })),
+    },
+  };
+}
+
+/**
+ * The composed infrastructure (undefined for local). Not exported: a component exported as a stack
+ * output would carry every field, the secret master password included. The access model reads
+ * `infra.database` (connectHost/connectPort, masterUsername, masterPassword, dbName) below.
+ */
+const infra = infrastructure();
+
+export const dbEndpoint = infra?.outputs.dbEndpoint;
+export const dbAddress = infra?.outputs.dbAddress;
+export const dbPort = infra?.outputs.dbPort;
+export const dbConnectHost = infra?.outputs.dbConnectHost;
+export const dbConnectPort = infra?.outputs.dbConnectPort;
+export const dbName = infra?.outputs.dbName;
+export const dbMasterUsername = infra?.outputs.dbMasterUsername;
+export const dbMasterSecretArn = infra?.outputs.dbMasterSecretArn;
+export const dbInstanceIdentifier = infra?.outputs.dbInstanceIdentifier;
+export const dbInstanceArn = infra?.outputs.dbInstanceArn;
+export const dbResourceId = infra?.outputs.dbResourceId;
+export const dbSecurityGroupId = infra?.outputs.dbSecurityGroupId;
+export const dbSubnetGroupName = infra?.outputs.dbSubnetGroupName;
+export const dbParameterGroupName = infra?.outputs.dbParameterGroupName;
+export const kmsKeyArns = infra?.outputs.kmsKeyArns;
+export const bucketNames = infra?.outputs.bucketNames;
+export const backup = infra?.outputs.backup;
+
+// access model and schema: wired by components/access.ts and components/schema.ts
+// (connect through `infra?.database`; for local, through the database layer's own connection settings)

@@ -128,6 +128,8 @@ export interface DatabaseLayerConfig {
 export interface StackConfig {
   stack: string;
   database: DatabaseLayerConfig;
+  /** The AWS side; `undefined` for `environment: local`, which has no AWS. */
+  infra?: InfraConfig;
 }
 
 /** Strip the project namespace (`phi-db:key` -> `key`); keys of other namespaces are dropped. */
@@ -233,5 +235,536 @@ export function parseDatabaseConfig(raw: RawConfig): DatabaseLayerConfig {
 
 /** The whole stack's configuration. */
 export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
-  return { stack, database: parseDatabaseConfig(raw) };
+  const database = parseDatabaseConfig(raw);
+  return { stack, database, infra: parseInfraConfig(raw, database.environment) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Infrastructure layer (AWS). Read for every environment except `local` (which has no AWS).
+// ---------------------------------------------------------------------------------------------
+
+/** CloudWatch Logs accepts only these retention periods (0 = never expire is deliberately refused). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+/** RDS CA certificates a stack may pin. */
+export const RDS_CA_CERTIFICATES = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"] as const;
+/** Enhanced Monitoring intervals (0 = off is deliberately refused). */
+export const MONITORING_INTERVALS = [1, 5, 10, 15, 30, 60] as const;
+/** pgaudit session classes (`-class` excludes one). */
+export const PGAUDIT_CLASSES = ["read", "write", "function", "role", "ddl", "misc", "misc_set", "all", "none"] as const;
+/** PostgreSQL major versions this stack has a parameter list for. */
+export const SUPPORTED_PG_MAJORS = [15, 16, 17] as const;
+
+const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso[a-z]*)?-[a-z]+-\d$|^cn-[a-z]+-\d$/;
+const HHMM = "([01]\\d|2[0-3]):[0-5]\\d";
+const DAY = "(mon|tue|wed|thu|fri|sat|sun)";
+const BACKUP_WINDOW = new RegExp(`^${HHMM}-${HHMM}$`);
+const MAINTENANCE_WINDOW = new RegExp(`^${DAY}:${HHMM}-${DAY}:${HHMM}$`);
+const PRIVATE_CIDRS: Array<[number, number]> = [
+  [ipv4("10.0.0.0"), 8],
+  [ipv4("172.16.0.0"), 12],
+  [ipv4("192.168.0.0"), 16],
+  [ipv4("100.64.0.0"), 10],
+];
+
+function ipv4(s: string): number {
+  const p = s.split(".").map(Number);
+  return ((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3];
+}
+
+/** True for an IPv4 CIDR that lies inside 10/8, 172.16/12, 192.168/16 or 100.64/10. */
+export function isPrivateCidr(cidr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return false;
+  const addr = ipv4(octets.join("."));
+  return PRIVATE_CIDRS.some(([net, netBits]) => {
+    if (bits < netBits) return false;
+    const mask = netBits === 0 ? 0 : (~0 << (32 - netBits)) >>> 0;
+    return ((addr & mask) >>> 0) === net;
+  });
+}
+
+/** The AWS partition of a region (`aws`, `aws-us-gov`, `aws-cn`, `aws-iso*`). */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.includes("-gov-")) return "aws-us-gov";
+  if (region.includes("-isob-")) return "aws-iso-b";
+  if (region.includes("-iso-")) return "aws-iso";
+  return "aws";
+}
+
+/** `17` -> 17, `17.6` -> 17. */
+export function pgMajor(engineVersion: string): number {
+  return Number(engineVersion.split(".")[0]);
+}
+
+/** RDS parameter group family for an engine version: `17.6` -> `postgres17`. */
+export function parameterGroupFamily(engineVersion: string): string {
+  return `postgres${pgMajor(engineVersion)}`;
+}
+
+const WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** A window as [start, end) minute ranges inside one week (a range that wraps is split in two). */
+function weekRanges(start: number, end: number): Array<[number, number]> {
+  const weekLen = 7 * 24 * 60;
+  if (end > start) return [[start, end]];
+  return [
+    [start, weekLen],
+    [0, end],
+  ];
+}
+
+/** Length in minutes of `hh:mm-hh:mm` (wrapping past midnight allowed). */
+export function backupWindowMinutes(w: string): number {
+  const [a, b] = w.split("-");
+  return (minutes(b) - minutes(a) + 24 * 60) % (24 * 60);
+}
+
+/** Length in minutes of `ddd:hh:mm-ddd:hh:mm` (wrapping past Sunday allowed). */
+export function maintenanceWindowMinutes(w: string): number {
+  const [a, b] = w.split("-");
+  const at = (x: string) => WEEK.indexOf(x.slice(0, 3)) * 1440 + minutes(x.slice(4));
+  return (at(b) - at(a) + 7 * 1440) % (7 * 1440);
+}
+
+/** True when the daily backup window and the weekly maintenance window overlap (RDS refuses that). */
+export function windowsOverlap(backupWindow: string, maintenanceWindow: string): boolean {
+  const week = 7 * 1440;
+  const at = (x: string) => WEEK.indexOf(x.slice(0, 3)) * 1440 + minutes(x.slice(4));
+  const ma = at(maintenanceWindow.split("-")[0]);
+  const maint = weekRanges(ma, (ma + maintenanceWindowMinutes(maintenanceWindow)) % week);
+  const bStart = minutes(backupWindow.split("-")[0]);
+  const bLen = backupWindowMinutes(backupWindow);
+  for (let d = 0; d < 7; d++) {
+    const s = d * 1440 + bStart;
+    const daily = weekRanges(s, (s + bLen) % week);
+    if (maint.some(([ms, me]) => daily.some(([ds, de]) => ds < me && ms < de))) return true;
+  }
+  return false;
+}
+
+const listOf = (re: RegExp, what: string) => ({
+  test: (v: string[]) => v.every((x) => re.test(x)) && new Set(v).size === v.length,
+  says: `a list of distinct ${what}`,
+});
+const between = (lo: number, hi: number, unit = "") => ({ test: (v: number) => v >= lo && v <= hi, says: `${lo} to ${hi}${unit}` });
+
+/**
+ * Every configuration key of the AWS infrastructure. Defaults are the strict (production) choice;
+ * a stack opts *out* of a protection explicitly in its `Pulumi.<env>.yaml`, and `validateInfraRules`
+ * refuses the opt-outs production may never take.
+ */
+export const INFRA_SPEC = {
+  // --- account, regions, tags
+  accountId: {
+    kind: "string",
+    allowed: { test: (v: string) => /^\d{12}$/.test(v), says: "a 12-digit AWS account id" },
+    doc: "AWS account the stack deploys into; the providers refuse any other account (allowedAccountIds).",
+  } as KeySpec<string>,
+  region: {
+    kind: "string",
+    allowed: { test: (v: string) => REGION.test(v), says: "an AWS region such as us-east-1" },
+    doc: "Primary AWS region (an explicit provider is built from it; `aws:region`, if also set, must agree).",
+  } as KeySpec<string>,
+  drRegion: {
+    kind: "string",
+    allowed: { test: (v: string) => REGION.test(v), says: "an AWS region such as us-west-2" },
+    doc: "Disaster-recovery region: DR key, replicated backups, backup copies, bucket replicas, secret replica.",
+  } as KeySpec<string>,
+  administratorArns: {
+    kind: "stringList",
+    default: [],
+    allowed: listOf(/^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, "IAM role/user ARNs"),
+    doc: "IAM principals allowed to administer (not use) the KMS keys, besides the account root.",
+  } as KeySpec<string[]>,
+  tags: {
+    kind: "stringMap",
+    default: {},
+    doc: "Extra tags on every resource (the stack always adds Project, Environment, DataClassification, ManagedBy).",
+  } as KeySpec<Record<string, string>>,
+  // --- network
+  vpcId: {
+    kind: "string",
+    allowed: { test: (v: string) => /^vpc-[0-9a-f]{8,17}$/.test(v), says: "a VPC id (vpc-…)" },
+    doc: "Existing VPC the database lives in.",
+  } as KeySpec<string>,
+  privateSubnetIds: {
+    kind: "stringList",
+    allowed: {
+      test: (v: string[]) => v.length >= 2 && listOf(/^subnet-[0-9a-f]{8,17}$/, "").test(v),
+      says: "at least two distinct private subnet ids (subnet-…) in different AZs",
+    },
+    doc: "Private subnets of the DB subnet group (RDS requires two AZs even for single-AZ instances).",
+  } as KeySpec<string[]>,
+  allowedSecurityGroupIds: {
+    kind: "stringList",
+    default: [],
+    allowed: listOf(/^sg-[0-9a-f]{8,17}$/, "security group ids (sg-…)"),
+    doc: "Client security groups allowed to reach port 5432.",
+  } as KeySpec<string[]>,
+  allowedCidrBlocks: {
+    kind: "stringList",
+    default: [],
+    allowed: {
+      test: (v: string[]) => v.every(isPrivateCidr) && new Set(v).size === v.length,
+      says: "a list of distinct private IPv4 CIDRs (inside 10/8, 172.16/12, 192.168/16 or 100.64/10)",
+    },
+    doc: "Client CIDRs allowed to reach port 5432 (private ranges only; the instance is never public).",
+  } as KeySpec<string[]>,
+  endpointHost: {
+    kind: "string",
+    default: null,
+    doc: "Override of the host clients (the schema runner) connect to, e.g. 127.0.0.1 behind an SSM port-forward.",
+  } as KeySpec<string | null>,
+  endpointPort: {
+    kind: "int",
+    default: null,
+    allowed: { test: (v: number | null) => v === null || (v >= 1 && v <= 65535), says: "1 to 65535" },
+    doc: "Override of the port clients connect to (set together with endpointHost).",
+  } as KeySpec<number | null>,
+  // --- database instance
+  engineVersion: {
+    kind: "string",
+    default: "17",
+    allowed: {
+      test: (v: string) => /^\d+(\.\d+)?$/.test(v) && (SUPPORTED_PG_MAJORS as readonly number[]).includes(pgMajor(v)),
+      says: `a PostgreSQL version ${SUPPORTED_PG_MAJORS.join("/")}, major only (17) or pinned (17.6)`,
+    },
+    doc: "RDS PostgreSQL engine version; the parameter group family follows its major version.",
+  } as KeySpec<string>,
+  instanceClass: {
+    kind: "string",
+    default: "db.m7g.large",
+    allowed: { test: (v: string) => /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(v) && !/\.(micro|small)$/.test(v), says: "an RDS instance class of size medium or larger (db.t4g.medium, db.r7g.large…)" },
+    doc: "Instance class (micro/small are refused: no Performance Insights).",
+  } as KeySpec<string>,
+  storageType: {
+    kind: "string",
+    default: "gp3",
+    allowed: ["gp3", "io2"],
+    doc: "EBS storage type.",
+  } as KeySpec<string>,
+  allocatedStorageGb: {
+    kind: "int",
+    default: 100,
+    allowed: between(20, 65536, " GiB"),
+    doc: "Initial allocated storage.",
+  } as KeySpec<number>,
+  maxAllocatedStorageGb: {
+    kind: "int",
+    default: 1000,
+    allowed: between(21, 65536, " GiB"),
+    doc: "Storage autoscaling ceiling (must be above allocatedStorageGb; autoscaling is always on).",
+  } as KeySpec<number>,
+  multiAz: {
+    kind: "bool",
+    default: true,
+    doc: "Synchronous standby in a second AZ.",
+  } as KeySpec<boolean>,
+  masterUsername: {
+    kind: "string",
+    default: "phi_admin",
+    allowed: {
+      test: (v: string) => /^[a-z][a-z0-9_]{0,62}$/.test(v) && !["postgres", "rdsadmin", "admin", "root", "rds_superuser"].includes(v),
+      says: "a lower-case identifier other than postgres, rdsadmin, admin, root, rds_superuser",
+    },
+    doc: "Master user name (its password is generated and kept in Secrets Manager).",
+  } as KeySpec<string>,
+  caCertIdentifier: {
+    kind: "string",
+    default: "rds-ca-rsa2048-g1",
+    allowed: RDS_CA_CERTIFICATES,
+    doc: "RDS CA certificate pinned on the instance.",
+  } as KeySpec<string>,
+  applyImmediately: {
+    kind: "bool",
+    default: false,
+    doc: "Apply instance changes now instead of in the maintenance window.",
+  } as KeySpec<boolean>,
+  autoMinorVersionUpgrade: {
+    kind: "bool",
+    default: true,
+    doc: "Let RDS apply minor versions in the maintenance window (pin only the major engineVersion then).",
+  } as KeySpec<boolean>,
+  maintenanceWindow: {
+    kind: "string",
+    default: "sun:04:30-sun:05:30",
+    allowed: { test: (v: string) => MAINTENANCE_WINDOW.test(v) && maintenanceWindowMinutes(v) >= 30, says: "ddd:hh:mm-ddd:hh:mm (UTC, at least 30 minutes)" },
+    doc: "Weekly maintenance window (UTC).",
+  } as KeySpec<string>,
+  deletionProtection: {
+    kind: "bool",
+    default: true,
+    doc: "RDS deletion protection, and Pulumi `protect` on the instance, keys, data buckets and vaults.",
+  } as KeySpec<boolean>,
+  monitoringIntervalSeconds: {
+    kind: "int",
+    default: 60,
+    allowed: MONITORING_INTERVALS,
+    doc: "Enhanced Monitoring interval (always on).",
+  } as KeySpec<number>,
+  performanceInsightsRetentionDays: {
+    kind: "int",
+    default: 7,
+    allowed: { test: (v: number) => v === 7 || v === 731 || (v % 31 === 0 && v >= 31 && v <= 713), says: "7, a multiple of 31 up to 713, or 731" },
+    doc: "Performance Insights retention (encrypted with the database key; always on).",
+  } as KeySpec<number>,
+  // --- logging / parameter group
+  logRetentionDays: {
+    kind: "int",
+    default: 2192,
+    allowed: LOG_RETENTION_DAYS,
+    doc: "Retention of the CloudWatch log groups (postgresql, upgrade) and of S3 access logs; 2192 = 6 years (HIPAA).",
+  } as KeySpec<number>,
+  rdsLogRetentionMinutes: {
+    kind: "int",
+    default: 4320,
+    allowed: between(1440, 10080, " minutes"),
+    doc: "`rds.log_retention_period`: how long log files stay on the instance.",
+  } as KeySpec<number>,
+  logMinDurationStatementMs: {
+    kind: "int",
+    default: 1000,
+    allowed: between(-1, 3600000, " ms (-1 = off)"),
+    doc: "`log_min_duration_statement`.",
+  } as KeySpec<number>,
+  idleInTransactionSessionTimeoutMs: {
+    kind: "int",
+    default: 300000,
+    allowed: between(1000, 86400000, " ms"),
+    doc: "`idle_in_transaction_session_timeout` (0 = off is refused).",
+  } as KeySpec<number>,
+  pgauditLog: {
+    kind: "string",
+    default: "ddl,role,write",
+    allowed: {
+      test: (v: string) => v.split(",").every((c) => (PGAUDIT_CLASSES as readonly string[]).includes(c.trim().replace(/^-/, ""))) && !/^\s*none\s*$/.test(v),
+      says: `a comma list of pgaudit classes (${PGAUDIT_CLASSES.join(", ")}), not none`,
+    },
+    doc: "`pgaudit.log` session audit classes.",
+  } as KeySpec<string>,
+  pgauditRole: {
+    kind: "string",
+    default: "rds_pgaudit",
+    allowed: { test: (v: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(v), says: "a lower-case role name" },
+    doc: "`pgaudit.role`: object-audit role (the access model creates it and grants it on PHI tables).",
+  } as KeySpec<string>,
+  // --- secrets and keys
+  secretRecoveryWindowDays: {
+    kind: "int",
+    default: 30,
+    allowed: between(7, 30, " days"),
+    doc: "Secrets Manager recovery window for the master secret (0 = immediate deletion is refused).",
+  } as KeySpec<number>,
+  keyDeletionWindowDays: {
+    kind: "int",
+    default: 30,
+    allowed: between(7, 30, " days"),
+    doc: "KMS key deletion window.",
+  } as KeySpec<number>,
+  // --- backups
+  backupRetentionDays: {
+    kind: "int",
+    default: 35,
+    allowed: between(1, 35, " days"),
+    doc: "Automated backup (PITR) retention; also the AWS Backup continuous-backup retention and DR replica retention.",
+  } as KeySpec<number>,
+  backupWindow: {
+    kind: "string",
+    default: "03:00-03:30",
+    allowed: { test: (v: string) => BACKUP_WINDOW.test(v) && backupWindowMinutes(v) >= 30, says: "hh:mm-hh:mm (UTC, at least 30 minutes)" },
+    doc: "Daily automated backup window (UTC); must not overlap the maintenance window.",
+  } as KeySpec<string>,
+  backupSnapshotRetentionDays: {
+    kind: "int",
+    default: 90,
+    allowed: between(7, 36500, " days"),
+    doc: "Retention of the daily AWS Backup snapshot recovery points (and of their DR-region copies).",
+  } as KeySpec<number>,
+  crossRegionBackupReplication: {
+    kind: "bool",
+    default: true,
+    doc: "Replicate automated backups (PITR) to drRegion under the DR key and copy AWS Backup snapshots to a DR vault.",
+  } as KeySpec<boolean>,
+  backupVaultLockMode: {
+    kind: "string",
+    default: "compliance",
+    allowed: ["compliance", "governance", "none"],
+    doc: "AWS Backup Vault Lock: compliance becomes immutable after backupVaultLockChangeableDays.",
+  } as KeySpec<string>,
+  backupVaultLockChangeableDays: {
+    kind: "int",
+    default: 3,
+    allowed: between(3, 365, " days"),
+    doc: "Grace period before a compliance-mode vault lock can no longer be changed or removed.",
+  } as KeySpec<number>,
+  restoreTesting: {
+    kind: "bool",
+    default: true,
+    doc: "AWS Backup restore testing: scheduled real restores of the latest recovery point, then cleanup.",
+  } as KeySpec<boolean>,
+  restoreTestingSchedule: {
+    kind: "string",
+    default: "cron(0 5 ? * SAT *)",
+    allowed: { test: (v: string) => /^(cron|rate)\(.+\)$/.test(v), says: "an AWS schedule expression cron(…) or rate(…)" },
+    doc: "When restore tests start (UTC).",
+  } as KeySpec<string>,
+  // --- buckets
+  bucketReplication: {
+    kind: "bool",
+    default: true,
+    doc: "Replicate the documents and audit-export buckets to drRegion (replicas under the DR key).",
+  } as KeySpec<boolean>,
+  bucketForceDestroy: {
+    kind: "bool",
+    default: false,
+    doc: "Allow `pulumi destroy` to empty buckets. Only local/dev may set true.",
+  } as KeySpec<boolean>,
+  bucketArchiveAfterDays: {
+    kind: "int",
+    default: 90,
+    allowed: between(1, 3650, " days"),
+    doc: "Age at which objects transition to bucketArchiveStorageClass.",
+  } as KeySpec<number>,
+  bucketArchiveStorageClass: {
+    kind: "string",
+    default: "GLACIER_IR",
+    allowed: ["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"],
+    doc: "Archive storage class for old objects.",
+  } as KeySpec<string>,
+  noncurrentVersionExpireDays: {
+    kind: "int",
+    default: 365,
+    allowed: between(1, 36500, " days"),
+    doc: "Noncurrent object versions expire after this many days.",
+  } as KeySpec<number>,
+  auditObjectLockMode: {
+    kind: "string",
+    default: "COMPLIANCE",
+    allowed: ["COMPLIANCE", "GOVERNANCE"],
+    doc: "Default Object Lock mode of the audit-export bucket.",
+  } as KeySpec<string>,
+  auditObjectLockDays: {
+    kind: "int",
+    default: 2192,
+    allowed: between(1, 36500, " days"),
+    doc: "Default Object Lock retention of audit exports (2192 = 6 years, HIPAA documentation retention).",
+  } as KeySpec<number>,
+} as const;
+
+export interface InfraConfig {
+  accountId: string;
+  region: string;
+  drRegion: string;
+  administratorArns: string[];
+  tags: Record<string, string>;
+  vpcId: string;
+  privateSubnetIds: string[];
+  allowedSecurityGroupIds: string[];
+  allowedCidrBlocks: string[];
+  endpointHost: string | null;
+  endpointPort: number | null;
+  engineVersion: string;
+  instanceClass: string;
+  storageType: string;
+  allocatedStorageGb: number;
+  maxAllocatedStorageGb: number;
+  multiAz: boolean;
+  masterUsername: string;
+  caCertIdentifier: string;
+  applyImmediately: boolean;
+  autoMinorVersionUpgrade: boolean;
+  maintenanceWindow: string;
+  deletionProtection: boolean;
+  monitoringIntervalSeconds: number;
+  performanceInsightsRetentionDays: number;
+  logRetentionDays: number;
+  rdsLogRetentionMinutes: number;
+  logMinDurationStatementMs: number;
+  idleInTransactionSessionTimeoutMs: number;
+  pgauditLog: string;
+  pgauditRole: string;
+  secretRecoveryWindowDays: number;
+  keyDeletionWindowDays: number;
+  backupRetentionDays: number;
+  backupWindow: string;
+  backupSnapshotRetentionDays: number;
+  crossRegionBackupReplication: boolean;
+  backupVaultLockMode: "compliance" | "governance" | "none";
+  backupVaultLockChangeableDays: number;
+  restoreTesting: boolean;
+  restoreTestingSchedule: string;
+  bucketReplication: boolean;
+  bucketForceDestroy: boolean;
+  bucketArchiveAfterDays: number;
+  bucketArchiveStorageClass: string;
+  noncurrentVersionExpireDays: number;
+  auditObjectLockMode: "COMPLIANCE" | "GOVERNANCE";
+  auditObjectLockDays: number;
+}
+
+/** The default of an infrastructure key (for component args documented "Defaults to …"). */
+export function infraDefault<K extends keyof InfraConfig>(key: K): InfraConfig[K] {
+  const d = (INFRA_SPEC as Record<string, AnySpec>)[key].default;
+  if (d === undefined) throw new Error(`phi-db:${key} has no default (it is required)`);
+  return d as InfraConfig[K];
+}
+
+/** Opt-outs production may never take, whatever Pulumi.prod.yaml says (the floor under the defaults). */
+export const PROD_FLOOR: Array<{ key: keyof InfraConfig; ok: (c: InfraConfig) => boolean; says: string }> = [
+  { key: "deletionProtection", ok: (c) => c.deletionProtection, says: "must be true in prod" },
+  { key: "multiAz", ok: (c) => c.multiAz, says: "must be true in prod" },
+  { key: "bucketForceDestroy", ok: (c) => !c.bucketForceDestroy, says: "must be false in prod" },
+  { key: "crossRegionBackupReplication", ok: (c) => c.crossRegionBackupReplication, says: "must be true in prod" },
+  { key: "bucketReplication", ok: (c) => c.bucketReplication, says: "must be true in prod" },
+  { key: "backupVaultLockMode", ok: (c) => c.backupVaultLockMode === "compliance", says: "must be compliance in prod" },
+  { key: "restoreTesting", ok: (c) => c.restoreTesting, says: "must be true in prod" },
+  { key: "auditObjectLockMode", ok: (c) => c.auditObjectLockMode === "COMPLIANCE", says: "must be COMPLIANCE in prod" },
+];
+
+/** Rules across keys, and the production floor. Throws ConfigError naming the offending key. */
+export function validateInfraRules(c: InfraConfig, env: EnvironmentName): void {
+  if (c.drRegion === c.region) throw new ConfigError("drRegion", `must differ from region (${c.region})`);
+  if (partitionOf(c.drRegion) !== partitionOf(c.region)) throw new ConfigError("drRegion", `must be in the same partition as region (${partitionOf(c.region)})`);
+  if (c.maxAllocatedStorageGb <= c.allocatedStorageGb) {
+    throw new ConfigError("maxAllocatedStorageGb", `must be greater than allocatedStorageGb (${c.allocatedStorageGb}) so storage autoscaling is on, got ${c.maxAllocatedStorageGb}`);
+  }
+  if (c.autoMinorVersionUpgrade && c.engineVersion.includes(".")) {
+    throw new ConfigError("engineVersion", `pin only the major version (e.g. ${pgMajor(c.engineVersion)}) while autoMinorVersionUpgrade is true, or every RDS minor upgrade becomes a downgrade in the next preview; got ${JSON.stringify(c.engineVersion)}`);
+  }
+  if (c.allowedSecurityGroupIds.length === 0 && c.allowedCidrBlocks.length === 0) {
+    throw new ConfigError("allowedSecurityGroupIds", "expected at least one client security group or allowedCidrBlocks entry (otherwise nothing, not even the schema runner, can reach the database)");
+  }
+  if ((c.endpointHost === null) !== (c.endpointPort === null)) {
+    throw new ConfigError(c.endpointHost === null ? "endpointHost" : "endpointPort", "endpointHost and endpointPort must be set together");
+  }
+  if (windowsOverlap(c.backupWindow, c.maintenanceWindow)) {
+    throw new ConfigError("maintenanceWindow", `must not overlap backupWindow (${c.backupWindow}), got ${JSON.stringify(c.maintenanceWindow)}`);
+  }
+  if (c.bucketForceDestroy && env !== "local" && env !== "dev") {
+    throw new ConfigError("bucketForceDestroy", `must be false in ${env} (only local and dev may empty buckets on destroy)`);
+  }
+  if (c.backupVaultLockMode !== "none" && c.backupSnapshotRetentionDays < c.backupRetentionDays) {
+    throw new ConfigError("backupSnapshotRetentionDays", `must be at least backupRetentionDays (${c.backupRetentionDays}) so the vault lock minimum fits every rule, got ${c.backupSnapshotRetentionDays}`);
+  }
+  if (env === "prod") {
+    for (const f of PROD_FLOOR) if (!f.ok(c)) throw new ConfigError(f.key, `${f.says}, got ${JSON.stringify(c[f.key])}`);
+  }
+}
+
+/** Parses the infrastructure section; `undefined` for `local` (no AWS). */
+export function parseInfraConfig(raw: RawConfig, env: EnvironmentName): InfraConfig | undefined {
+  if (env === "local") return undefined;
+  const r = normaliseRaw(raw);
+  const c = readSection(INFRA_SPEC, r, env) as unknown as InfraConfig;
+  const awsRegion = raw["aws:region"];
+  if (awsRegion !== undefined && awsRegion !== c.region) {
+    throw new ConfigError("region", `must agree with aws:region (${JSON.stringify(awsRegion)}), got ${JSON.stringify(c.region)}`);
+  }
+  validateInfraRules(c, env);
+  return c;
 }
