@@ -394,7 +394,8 @@ export function renderAccessScript(model: AccessModel, opts: RenderOptions): str
   const database = statements.filter((s) => s.scope === "database");
   return [
     `-- phi-db access model, rendered from sql/access.json by migrator/access-sql.ts: edit the model, not this output.`,
-    `-- Idempotent: running it again changes nothing. Needs a superuser (locally) or a member of ${model.owner} with CREATEROLE.`,
+    `-- Idempotent: running it again changes nothing. Run it as a superuser (local and embedded servers);`,
+    `-- on RDS, components/access.ts applies the same model through @pulumi/postgresql as the master user.`,
     `-- rds_iam memberships: ${opts.rdsIam ? "granted (RDS)" : "not granted (no IAM authentication on this server)"}.`,
     ``,
     `-- ===== Part 1: roles and memberships (cluster-wide; each statement commits on its own) =====`,
