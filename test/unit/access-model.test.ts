@@ -65,6 +65,16 @@ describe("the shipped access model (sql/access.json)", () => {
   });
 });
 
+describe("the README section (docs/README-access.md)", () => {
+  const doc = fs.readFileSync(path.resolve(__dirname, "../../docs/README-access.md"), "utf8");
+  const model = loadAccessModel();
+  it("has a row for every role and every schema of the model, with the schema's RLS flag", () => {
+    for (const r of model.roles) expect(doc).toContain(`| \`${r.name}\` | ${r.login ? "yes" : "no"}`);
+    for (const s of model.schemas) expect(doc).toContain(`| \`${s.name}\` | ${s.rls ? "yes" : "no"} |`);
+    for (const e of model.extensions) expect(doc).toContain(e.name);
+  });
+});
+
 describe("bad model input fails with AccessModelError naming the entry", () => {
   // Each case edits a fresh copy of the shipped JSON; the error must name the path and say what was expected.
   type Edit = (m: any) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
