@@ -12,21 +12,30 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Client } from "pg";
-import { loadAccessModel, requestRoles, requiredExtensions, rlsSchemas } from "../../migrator/access-model";
-import { applyAccessModel } from "../../migrator/access-sql";
-import { LayerResult, runLayer } from "../../migrator/engine";
+import { loadAccessModel, rlsSchemas } from "../../migrator/access-model";
+import type { LayerResult } from "../../migrator/engine";
 import { createDatabase, TestDatabase } from "../support/db";
-import { DEV_RULES } from "../support/project";
+import { applyPlatform } from "../support/platform";
 
 export const REPO_SQL = path.resolve(__dirname, "../../sql");
-export const OPTIONAL_EXTENSIONS = ["pgaudit", "pg_cron", "pg_partman"];
 
-/** A temporary copy of the schema's own SQL folders (no sql/policies). */
+/**
+ * A temporary copy of the schema's own SQL folders (no sql/policies). The dev seed is copied to
+ * seed/local too, because the platform helper runs as environment `local` (the engine reads
+ * seed/<environment>/).
+ */
 export function schemaSqlRoot(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-schema-"));
-  for (const dir of ["migrations", "functions", "views", "seed/dev"]) {
-    const from = path.join(REPO_SQL, dir);
-    const to = path.join(root, dir);
+  const copies: Array<[string, string]> = [
+    ["migrations", "migrations"],
+    ["functions", "functions"],
+    ["views", "views"],
+    ["seed/dev", "seed/dev"],
+    ["seed/dev", "seed/local"],
+  ];
+  for (const [fromDir, toDir] of copies) {
+    const from = path.join(REPO_SQL, fromDir);
+    const to = path.join(root, toDir);
     fs.mkdirSync(to, { recursive: true });
     if (fs.existsSync(from)) {
       for (const f of fs.readdirSync(from)) if (f.endsWith(".sql")) fs.copyFileSync(path.join(from, f), path.join(to, f));
@@ -40,30 +49,12 @@ export interface SchemaDatabase extends TestDatabase {
   sqlRoot: string;
 }
 
-/** Creates a database and applies access model + schema (+ seed) with the engine; checks must pass. */
+/** Creates a database and applies access model + schema (+ seed) with the real engine; the checks must pass. */
 export async function createSchemaDatabase(prefix: string, opts: { seed?: boolean } = {}): Promise<SchemaDatabase> {
   const db = await createDatabase(prefix);
   const sqlRoot = schemaSqlRoot();
-  const model = loadAccessModel();
   try {
-    const result = await runLayer({
-      connection: { connectionString: db.url },
-      environment: "dev",
-      stack: "test",
-      rules: DEV_RULES,
-      ownerRole: model.owner,
-      sqlRoot,
-      placeholders: {},
-      loadSeed: opts.seed ?? false,
-      checks: {
-        managedSchemas: rlsSchemas(model),
-        requiredExtensions: requiredExtensions(model, OPTIONAL_EXTENSIONS),
-        requestRoles: requestRoles(model),
-      },
-      beforeMigrate: async (client) => {
-        await applyAccessModel(client, model, { environment: "local", optionalExtensions: OPTIONAL_EXTENSIONS });
-      },
-    });
+    const result = await applyPlatform(db.url, { sqlRoot, loadSeed: opts.seed ?? false });
     return { ...db, result, sqlRoot };
   } catch (e) {
     await db.drop().catch(() => undefined);
