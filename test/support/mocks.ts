@@ -189,6 +189,10 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
   // drop it so this run starts from nothing, whatever ran before in this test file.
   (global as Record<string, unknown>).globalStore = undefined;
 
+  // Each SDK copy registers process exit hooks (leak reports); remove this run's when it is done.
+  const hooks = ["exit", "beforeExit"] as const;
+  const before = new Map(hooks.map((h) => [h, new Set(process.listeners(h))]));
+
   let failure: unknown;
   await jest.isolateModulesAsync(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -208,7 +212,8 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
           const providerName = args.provider ? args.provider.split("::")[3]?.split("::")[0] : undefined;
           const regionOf = providerName ? providerRegions(resources).get(providerName) : undefined;
           const computed = options.state?.({ type: args.type, name: args.name, inputs }) ?? mockState(args.type, args.name, inputs, regionOf ?? region, account);
-          const id = args.id || `${args.name}-id`;
+          // Like AWS: a bucket's id is its name; everything else gets a readable fake id.
+          const id = args.id || (args.type === "aws:s3/bucket:Bucket" ? String(computed.bucket) : `${args.name}-id`);
           resources.push({
             type: args.type,
             name: args.name,
@@ -255,6 +260,7 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
       failure = e;
     }
   });
+  for (const h of hooks) for (const l of process.listeners(h)) if (!before.get(h)!.has(l)) process.removeListener(h, l as () => void);
   if (failure) throw failure;
 
   const ofType = (type: string) => resources.filter((r) => r.type === type);

@@ -1,0 +1,227 @@
+/**
+ * The pure helpers behind the infrastructure components: key policies, bucket and replication
+ * policies, the vault policy, the parameter list. Behaviour first, then snapshots so a reviewer sees
+ * every change to the generated documents.
+ */
+import { backupAssumeRolePolicy, snapshotSchedule, vaultDenyDeletionPolicy, VAULT_DENIED_ACTIONS } from "../../components/backups";
+import { bucketPolicy, replicationPolicy } from "../../components/buckets";
+import { monitoringAssumeRolePolicy, postgresParameters, STATIC_PARAMETERS } from "../../components/database";
+import { KEY_ADMIN_ACTIONS, keyPolicy, logsServiceStatement, PolicyStatement, s3LogDeliveryStatement } from "../../components/keys";
+
+const ACCOUNT = "123456789012";
+const ADMINS = ["arn:aws:iam::123456789012:role/key-admin", "arn:aws:iam::123456789012:role/break-glass"];
+const KEY = "arn:aws:kms:us-east-1:123456789012:key/1111-2222";
+const sid = (doc: { Statement: PolicyStatement[] }, s: string) => {
+  const hit = doc.Statement.find((x) => x.Sid === s);
+  if (!hit) throw new Error(`no statement ${s}`);
+  return hit;
+};
+
+describe("keyPolicy", () => {
+  const doc = keyPolicy({
+    accountId: ACCOUNT,
+    region: "us-east-1",
+    administratorArns: ADMINS,
+    viaServices: ["rds", "backup"],
+    servicePrincipalStatements: [logsServiceStatement(ACCOUNT, "us-east-1", "/aws/rds/instance/phi-db-prod/")],
+  });
+
+  test("the account root keeps full control (IAM delegation; no lock-out)", () => {
+    expect(sid(doc, "AccountRootFullAccess")).toMatchObject({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*" });
+  });
+
+  test("administrators manage the key but cannot use it", () => {
+    const admin = sid(doc, "KeyAdministrators");
+    expect(admin.Principal.AWS).toEqual([...ADMINS].sort());
+    expect(admin.Action).toEqual(KEY_ADMIN_ACTIONS);
+    for (const use of ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:*"]) expect(admin.Action).not.toContain(use);
+  });
+
+  test("no administrators: no administrator statement", () => {
+    const d = keyPolicy({ accountId: ACCOUNT, region: "us-east-1", administratorArns: [], viaServices: ["s3"] });
+    expect(d.Statement.map((s) => s.Sid)).toEqual(["AccountRootFullAccess", "UseThroughServices", "GrantsForServiceResources"]);
+  });
+
+  test("use only through the named services, only from this account; grants only for AWS resources", () => {
+    const use = sid(doc, "UseThroughServices");
+    expect(use.Condition.StringEquals).toEqual({ "kms:CallerAccount": ACCOUNT, "kms:ViaService": ["backup.us-east-1.amazonaws.com", "rds.us-east-1.amazonaws.com"] });
+    const grants = sid(doc, "GrantsForServiceResources");
+    expect(grants.Action).toEqual(["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]);
+    expect(grants.Condition.Bool).toEqual({ "kms:GrantIsForAWSResource": "true" });
+  });
+
+  test("every statement open to any principal is conditioned", () => {
+    for (const s of doc.Statement) {
+      if (s.Principal === "*" || s.Principal?.AWS === "*") expect(Object.keys(s.Condition ?? {})).not.toHaveLength(0);
+    }
+  });
+
+  test("CloudWatch Logs may use the database key only for this instance's log groups", () => {
+    const logs = sid(doc, "CloudWatchLogsForDatabaseLogGroups");
+    expect(logs.Principal).toEqual({ Service: "logs.us-east-1.amazonaws.com" });
+    expect(logs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]).toBe("arn:aws:logs:us-east-1:123456789012:log-group:/aws/rds/instance/phi-db-prod/*");
+  });
+
+  test("partition follows the region", () => {
+    const gov = keyPolicy({ accountId: ACCOUNT, region: "us-gov-west-1", administratorArns: [], viaServices: ["rds"] });
+    expect(gov.Statement[0].Principal.AWS).toBe(`arn:aws-us-gov:iam::${ACCOUNT}:root`);
+    const cn = keyPolicy({ accountId: ACCOUNT, region: "cn-north-1", administratorArns: [], viaServices: ["rds"] });
+    expect(cn.Statement[1].Condition.StringEquals["kms:ViaService"]).toEqual(["rds.cn-north-1.amazonaws.com.cn"]);
+  });
+
+  test("snapshot: database key policy", () => {
+    expect(doc).toMatchSnapshot();
+  });
+
+  test("snapshot: buckets key policy (S3 log delivery)", () => {
+    expect(keyPolicy({ accountId: ACCOUNT, region: "us-east-1", administratorArns: ADMINS, viaServices: ["s3"], servicePrincipalStatements: [s3LogDeliveryStatement(ACCOUNT)] })).toMatchSnapshot();
+  });
+});
+
+describe("bucketPolicy", () => {
+  const bucketArn = "arn:aws:s3:::phi-db-prod-documents-x";
+  const doc = bucketPolicy({ bucketArn, kmsKeyArn: KEY, accountId: ACCOUNT });
+
+  test("denies plain HTTP and TLS older than 1.2 on the bucket and its objects", () => {
+    expect(sid(doc, "DenyInsecureTransport")).toMatchObject({ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    expect(sid(doc, "DenyTlsOlderThan12")).toMatchObject({ Effect: "Deny", Action: "s3:*", Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } });
+  });
+
+  test("denies uploads asking for another encryption type, another key, or customer-provided keys", () => {
+    expect(sid(doc, "DenyEncryptionOtherThanKms")).toMatchObject({ Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } } });
+    expect(sid(doc, "DenyWrongKmsKey")).toMatchObject({ Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY } } });
+    expect(sid(doc, "DenyCustomerProvidedKeys")).toMatchObject({ Effect: "Deny", Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } } });
+  });
+
+  test("grants nothing to anyone (only denies) unless it is a log bucket", () => {
+    expect(doc.Statement.every((s) => s.Effect === "Deny")).toBe(true);
+  });
+
+  test("a log bucket admits S3 log delivery only from the named sources in this account", () => {
+    const logs = bucketPolicy({ bucketArn: "arn:aws:s3:::logs", kmsKeyArn: KEY, accountId: ACCOUNT, logSourceBucketArns: ["arn:aws:s3:::phi-db-prod-*"] });
+    const allow = logs.Statement.filter((s) => s.Effect === "Allow");
+    expect(allow).toEqual([
+      {
+        Sid: "AllowS3ServerAccessLogDelivery",
+        Effect: "Allow",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: "arn:aws:s3:::logs/*",
+        Condition: { ArnLike: { "aws:SourceArn": ["arn:aws:s3:::phi-db-prod-*"] }, StringEquals: { "aws:SourceAccount": ACCOUNT } },
+      },
+    ]);
+  });
+
+  test("snapshot", () => {
+    expect(doc).toMatchSnapshot();
+  });
+});
+
+describe("replicationPolicy", () => {
+  const doc = replicationPolicy({
+    sourceBucketArns: ["arn:aws:s3:::src-a", "arn:aws:s3:::src-b"],
+    destinationBucketArns: ["arn:aws:s3:::dst-a", "arn:aws:s3:::dst-b"],
+    sourceKmsKeyArn: KEY,
+    destinationKmsKeyArn: "arn:aws:kms:us-west-2:123456789012:key/dr",
+    region: "us-east-1",
+    drRegion: "us-west-2",
+  });
+
+  test("reads only the sources, writes only replicas, keys used only through S3 of the right region", () => {
+    expect(sid(doc, "ReadSourceVersions").Resource).toEqual(["arn:aws:s3:::src-a/*", "arn:aws:s3:::src-b/*"]);
+    expect(sid(doc, "WriteReplicas").Resource).toEqual(["arn:aws:s3:::dst-a/*", "arn:aws:s3:::dst-b/*"]);
+    expect(sid(doc, "DecryptSource")).toMatchObject({ Action: "kms:Decrypt", Resource: KEY, Condition: { StringLike: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } } });
+    expect(sid(doc, "EncryptReplicas").Condition.StringLike["kms:ViaService"]).toBe("s3.us-west-2.amazonaws.com");
+    expect(JSON.stringify(doc)).not.toContain('"Resource":"*"');
+  });
+
+  test("snapshot", () => {
+    expect(doc).toMatchSnapshot();
+  });
+});
+
+describe("vaultDenyDeletionPolicy", () => {
+  test("denies deleting or shortening recovery points to everyone but the administrators", () => {
+    const doc = vaultDenyDeletionPolicy("arn:aws:backup:us-east-1:123456789012:backup-vault:v", ADMINS);
+    expect(doc.Statement).toHaveLength(1);
+    expect(doc.Statement[0]).toMatchObject({ Effect: "Deny", Principal: { AWS: "*" }, Action: VAULT_DENIED_ACTIONS });
+    expect(VAULT_DENIED_ACTIONS).toEqual(expect.arrayContaining(["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"]));
+    expect(doc.Statement[0].Condition).toEqual({ ArnNotLike: { "aws:PrincipalArn": [...ADMINS].sort() } });
+    expect(doc).toMatchSnapshot();
+  });
+
+  test("without administrators nobody is exempt", () => {
+    expect(vaultDenyDeletionPolicy("arn:v", []).Statement[0].Condition).toBeUndefined();
+  });
+});
+
+describe("service role trust policies are confused-deputy guarded", () => {
+  test.each([
+    ["monitoring", monitoringAssumeRolePolicy(ACCOUNT), "monitoring.rds.amazonaws.com"],
+    ["backup", backupAssumeRolePolicy(ACCOUNT), "backup.amazonaws.com"],
+  ])("%s", (_n, json, service) => {
+    const doc = JSON.parse(json);
+    expect(doc.Statement).toEqual([
+      { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } },
+    ]);
+  });
+});
+
+describe("postgresParameters", () => {
+  const params = postgresParameters({
+    databaseName: "phi",
+    pgauditLog: "ddl,role,write",
+    pgauditRole: "rds_pgaudit",
+    logMinDurationStatementMs: 1000,
+    idleInTransactionSessionTimeoutMs: 300000,
+    rdsLogRetentionMinutes: 4320,
+  });
+  const value = (n: string) => params.find((p) => p.name === n)?.value;
+
+  test("TLS only, SCRAM passwords", () => {
+    expect(value("rds.force_ssl")).toBe("1");
+    expect(value("ssl_min_protocol_version")).toBe("TLSv1.2");
+    expect(value("password_encryption")).toBe("scram-sha-256");
+  });
+
+  test("preloads pg_stat_statements, pgaudit and pg_cron; pg_cron runs in the application database", () => {
+    expect(value("shared_preload_libraries")?.split(",")).toEqual(["pg_stat_statements", "pgaudit", "pg_cron"]);
+    expect(value("cron.database_name")).toBe("phi");
+  });
+
+  test("audit and logging, with no bind parameters (PHI, keys) in any log line", () => {
+    expect(value("pgaudit.log")).toBe("ddl,role,write");
+    expect(value("pgaudit.role")).toBe("rds_pgaudit");
+    expect(value("pgaudit.log_parameter")).toBe("0");
+    expect(value("log_parameter_max_length")).toBe("0");
+    expect(value("log_parameter_max_length_on_error")).toBe("0");
+    expect(value("log_connections")).toBe("1");
+    expect(value("log_disconnections")).toBe("1");
+    expect(value("log_min_duration_statement")).toBe("1000");
+    expect(value("idle_in_transaction_session_timeout")).toBe("300000");
+    expect(value("rds.log_retention_period")).toBe("4320");
+    expect(value("log_lock_waits")).toBe("1");
+    expect(value("track_io_timing")).toBe("1");
+  });
+
+  test("static parameters apply at reboot, dynamic ones immediately", () => {
+    for (const p of params) expect(p.applyMethod).toBe(STATIC_PARAMETERS.has(p.name) ? "pending-reboot" : "immediate");
+    expect(params.find((p) => p.name === "shared_preload_libraries")?.applyMethod).toBe("pending-reboot");
+    expect(params.find((p) => p.name === "rds.force_ssl")?.applyMethod).toBe("immediate");
+  });
+
+  test("sorted, no duplicates", () => {
+    const names = params.map((p) => p.name);
+    expect(names).toEqual([...names].sort());
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test("snapshot", () => {
+    expect(params).toMatchSnapshot();
+  });
+});
+
+test("snapshotSchedule starts two hours after the RDS backup window ends", () => {
+  expect(snapshotSchedule("03:00-03:30")).toBe("cron(30 5 ? * * *)");
+  expect(snapshotSchedule("22:30-23:00")).toBe("cron(0 1 ? * * *)");
+});
