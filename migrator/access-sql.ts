@@ -422,8 +422,13 @@ export interface ApplyAccessOptions {
   environment: string;
   /** Extensions that may be missing on this server (config `optionalExtensions`): skipped with a notice. */
   optionalExtensions: readonly string[];
-  /** Grant rds_iam to IAM login roles. Defaults to true everywhere except the `local` environment. */
-  rdsIam?: boolean;
+  /**
+   * Grant rds_iam to IAM login roles: `true` (the role must exist, else AccessPreflightError),
+   * `false` (never), or `"auto"` (when the server has it; a visible warning when it does not).
+   * Defaults to false in the `local` environment and "auto" elsewhere (a dev/prod config pointed at a
+   * plain PostgreSQL fails closed: the IAM login simply cannot log in).
+   */
+  rdsIam?: boolean | "auto";
   /** Progress and notices ("notice: extension pg_cron ... skipped"). */
   log?: (line: string) => void;
 }
@@ -475,7 +480,7 @@ export async function applyAccessModel(client: Client, model: AccessModel, opts:
   const log = opts.log ?? (() => undefined);
   const m = validateAccessModel(model);
   checkOptionalExtensions(m, opts.optionalExtensions);
-  const rdsIam = opts.rdsIam ?? opts.environment !== "local";
+  const rdsIamOption = opts.rdsIam ?? (opts.environment === "local" ? false : "auto");
 
   // Preflight: reads only.
   const pre = await client.query(
@@ -497,16 +502,22 @@ export async function applyAccessModel(client: Client, model: AccessModel, opts:
     );
   }
   const iam = iamRoles(m);
-  if (rdsIam && iam.length && !pre.rows[0].has_rds_iam) {
+  const hasRdsIam: boolean = pre.rows[0].has_rds_iam;
+  if (rdsIamOption === true && iam.length && !hasRdsIam) {
     throw new AccessPreflightError(
       `access model: role ${RDS_IAM_ROLE} does not exist, so ${iam.join(", ")} cannot use IAM authentication ` +
-        `(environment ${opts.environment} expects RDS). Use environment local, or rdsIam: false, on plain PostgreSQL. Nothing was applied.`,
+        `(environment ${opts.environment}, rdsIam: true expects RDS). Nothing was applied.`,
     );
   }
+  const rdsIam = rdsIamOption === "auto" ? hasRdsIam : rdsIamOption;
   for (const e of missing) log(`notice: extension ${e} is not available on this server; skipped (optional in environment ${opts.environment})`);
   const skippedRdsIam = rdsIam ? [] : iam;
   for (const r of skippedRdsIam) {
-    log(`notice: ${r} is not made a member of ${RDS_IAM_ROLE} (environment ${opts.environment}: IAM database authentication exists only on RDS); ${r} has no way to log in here`);
+    if (rdsIamOption === "auto") {
+      log(`warning: ${r} is not made a member of ${RDS_IAM_ROLE}: environment ${opts.environment} expects RDS, but this server has no ${RDS_IAM_ROLE} role; ${r} has no way to log in here`);
+    } else {
+      log(`notice: ${r} is not made a member of ${RDS_IAM_ROLE} (environment ${opts.environment}: IAM database authentication exists only on RDS); ${r} has no way to log in here`);
+    }
   }
 
   const statements = renderAccessSql(m, { rdsIam, skipExtensions: missing });

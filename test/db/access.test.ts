@@ -75,6 +75,14 @@ describe("access model applied as SQL", () => {
     expect(firstLog.some((l) => l.startsWith("notice: phi_app is not made a member of rds_iam (environment local"))).toBe(true);
   });
 
+  it("outside local, grants rds_iam where the server has it and warns where it does not (fail closed: no IAM login)", async () => {
+    const log: string[] = [];
+    const r = await applyAccessModel(db.client, model, { environment: "dev", optionalExtensions: LOCAL_OPTIONAL, log: (l) => log.push(l) });
+    const hasRdsIam = (await db.client.query(`select exists (select from pg_catalog.pg_roles where rolname = 'rds_iam') as x`)).rows[0].x;
+    expect(r.skippedRdsIam).toEqual(hasRdsIam ? [] : ["phi_app"]);
+    if (!hasRdsIam) expect(log).toContain("warning: phi_app is not made a member of rds_iam: environment dev expects RDS, but this server has no rds_iam role; phi_app has no way to log in here");
+  });
+
   it("leaves the catalog exactly as the model says: roles, memberships, schemas, extensions, database, default privileges", async () => {
     const actual = await readCatalog(db.client, roleNames(), model.owner);
     const expected = expectedCatalog(model, { pg16, installedExtensions: model.extensions.map((e) => e.name).filter((e) => !first.skippedExtensions.includes(e)) });
@@ -306,8 +314,9 @@ describe("access model applied as SQL", () => {
       await nothingApplied();
     });
 
-    it("IAM roles outside local on a server without rds_iam: AccessPreflightError", async () => {
-      const p = applyAccessModel(fresh.client, probe, { environment: "prod", optionalExtensions: LOCAL_OPTIONAL });
+    it("rdsIam: true on a server without rds_iam: AccessPreflightError", async () => {
+      const p = applyAccessModel(fresh.client, probe, { environment: "prod", optionalExtensions: LOCAL_OPTIONAL, rdsIam: true });
+      await expect(p).rejects.toBeInstanceOf(AccessPreflightError);
       await expect(p).rejects.toThrow(`role rds_iam does not exist, so phi_app_${tag} cannot use IAM authentication`);
       await nothingApplied();
     });
