@@ -11,6 +11,8 @@ import { applyAccessModel } from "../migrator/access-sql";
 import type { CheckOptions } from "../migrator/checks";
 
 export interface AccessHooks {
+  /** The NOLOGIN owner role migrations run as (the model's `owner`). */
+  owner: string;
   checks: Omit<CheckOptions, "declaredPolicies">;
   beforeMigrate?: (client: Client) => Promise<void>;
 }
@@ -18,6 +20,7 @@ export interface AccessHooks {
 export function accessHooks(root: string, cfg: DatabaseLayerConfig, applyAccess: boolean, log: (s: string) => void): AccessHooks {
   const model = loadAccessModel(path.join(root, "sql", "access.json"));
   return {
+    owner: model.owner,
     checks: {
       managedSchemas: rlsSchemas(model),
       requiredExtensions: requiredExtensions(model, cfg.optionalExtensions),

@@ -101,7 +101,7 @@ async function target(root: string, cfg: DatabaseLayerConfig, opts: { local?: bo
   return { connection: { connectionString: url }, display: redactUrl(url), local: false };
 }
 
-function context(cfg: DatabaseLayerConfig, env: string, t: Target, log: (s: string) => void): RunContext {
+function context(cfg: DatabaseLayerConfig, env: string, t: Target, ownerRole: string, log: (s: string) => void): RunContext {
   return {
     connection: t.connection,
     environment: cfg.environment,
@@ -113,7 +113,7 @@ function context(cfg: DatabaseLayerConfig, env: string, t: Target, log: (s: stri
       statementTimeout: cfg.statementTimeout,
       lockWaitSeconds: cfg.migrationLockWaitSeconds,
     },
-    ownerRole: cfg.ownerRole,
+    ownerRole,
     log,
   };
 }
@@ -161,8 +161,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     if (!["up", "plan", "status", "verify", "lint", "rollback"].includes(command)) throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
 
     const t = await target(root, cfg, opts, log);
-    const ctx = context(cfg, env, t, log);
     const access = accessHooks(root, cfg, t.local || !!opts["apply-access"], log);
+    const ctx = context(cfg, env, t, access.owner, log);
 
     switch (command) {
       case "up": {

@@ -92,12 +92,6 @@ export const DATABASE_SPEC = {
     allowed: { test: (v: number) => v >= 0 && v <= 3600, says: "0 to 3600" },
     doc: "How long to wait for another run's migration lock before failing with the holder named.",
   } as KeySpec<number>,
-  ownerRole: {
-    kind: "string",
-    default: "phi_owner",
-    allowed: { test: (v: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(v), says: "a lower-case role name" },
-    doc: "NOLOGIN role that owns every object; migrations run as this role (SET ROLE).",
-  } as KeySpec<string>,
   optionalExtensions: {
     kind: "stringList",
     default: (env: EnvironmentName) => (env === "local" ? ["pgaudit", "pg_cron", "pg_partman"] : []),
@@ -120,7 +114,6 @@ export interface DatabaseLayerConfig {
   lockTimeout: string;
   statementTimeout: string;
   migrationLockWaitSeconds: number;
-  ownerRole: string;
   optionalExtensions: string[];
   placeholders: Record<string, string>;
 }
@@ -499,7 +492,7 @@ export const INFRA_SPEC = {
   deletionProtection: {
     kind: "bool",
     default: true,
-    doc: "RDS deletion protection, and Pulumi `protect` on the instance, keys, data buckets and vaults.",
+    doc: "RDS deletion protection, and Pulumi `protect` on the instance, keys, buckets and backup vaults.",
   } as KeySpec<boolean>,
   monitoringIntervalSeconds: {
     kind: "int",
