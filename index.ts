@@ -35,7 +35,7 @@ interface InfraOutputs {
   dbParameterGroupName: pulumi.Output<string>;
   kmsKeyArns: pulumi.Output<Record<string, string>>;
   bucketNames: pulumi.Output<Record<string, string>>;
-  backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; restoreTestingPlanName: string | null }>;
+  backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; drAutomatedBackupsArn: string | null; restoreTestingPlanName: string | null }>;
 }
 
 function infrastructure(): { database: Database; outputs: InfraOutputs } | undefined {
@@ -201,8 +201,14 @@ function infrastructure(): { database: Database; outputs: InfraOutputs } | undef
         })
         .apply((names) => Object.fromEntries(Object.entries(names).filter(([, v]) => v !== null)) as Record<string, string>),
       backup: pulumi
-        .all([backups.vaultName, optional(backups.drVaultName), optional(backups.restoreTestingPlanName)])
-        .apply(([vaultName, drVaultName, restoreTestingPlanName]) => ({ ...backups.settings, vaultName, drVaultName, restoreTestingPlanName })),
+        .all([backups.vaultName, optional(backups.drVaultName), optional(backups.drReplicationArn), optional(backups.restoreTestingPlanName)])
+        .apply(([vaultName, drVaultName, drAutomatedBackupsArn, restoreTestingPlanName]) => ({
+          ...backups.settings,
+          vaultName,
+          drVaultName,
+          drAutomatedBackupsArn,
+          restoreTestingPlanName,
+        })),
     },
   };
 }

@@ -171,7 +171,7 @@ export interface BucketsArgs {
   auditObjectLockMode?: string;
   /** Object Lock retention of the audit-export bucket. Defaults to the default of phi-db:auditObjectLockDays (2192). */
   auditObjectLockDays?: number;
-  /** Pulumi `protect` on the data buckets. Defaults to false. */
+  /** Pulumi `protect` on every bucket (access logs are audit evidence too). Defaults to false. */
   protect?: boolean;
 }
 
@@ -202,7 +202,7 @@ export class Buckets extends pulumi.ComponentResource {
     const accessLogs = this.hardenedBucket(`${name}-access-logs`, `${physical}-access-logs`, {
       ...common,
       kmsKeyArn: args.bucketsKeyArn,
-      protect: false,
+      protect: args.protect ?? false,
       logSources: [arnPattern(args.region, physical)],
       expireAfterDays: logRetention,
     });
@@ -227,7 +227,7 @@ export class Buckets extends pulumi.ComponentResource {
       const drLogs = this.hardenedBucket(`${name}-dr-access-logs`, `${drPhysical}-access-logs`, {
         ...common,
         kmsKeyArn: rep.kmsKeyArn,
-        protect: false,
+        protect: args.protect ?? false,
         logSources: [arnPattern(rep.region, drPhysical)],
         expireAfterDays: logRetention,
         provider: rep.provider,

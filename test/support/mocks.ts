@@ -190,8 +190,9 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
   (global as Record<string, unknown>).globalStore = undefined;
 
   // Each SDK copy registers process exit hooks (leak reports); remove this run's when it is done.
-  const hooks = ["exit", "beforeExit"] as const;
-  const before = new Map(hooks.map((h) => [h, new Set(process.listeners(h))]));
+  const hooks = ["exit", "beforeExit"];
+  const listeners = (h: string) => process.listeners(h as "exit") as Array<(...a: unknown[]) => void>;
+  const before = new Map(hooks.map((h) => [h, new Set(listeners(h))]));
 
   let failure: unknown;
   await jest.isolateModulesAsync(async () => {
@@ -260,7 +261,7 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
       failure = e;
     }
   });
-  for (const h of hooks) for (const l of process.listeners(h)) if (!before.get(h)!.has(l)) process.removeListener(h, l as () => void);
+  for (const h of hooks) for (const l of listeners(h)) if (!before.get(h)!.has(l)) process.removeListener(h, l);
   if (failure) throw failure;
 
   const ofType = (type: string) => resources.filter((r) => r.type === type);

@@ -33,7 +33,7 @@ const MINIMAL: RawConfig = {
 const REQUIRED = ["accountId", "region", "drRegion", "vpcId", "privateSubnetIds"];
 
 function infra(overrides: RawConfig = {}, env: "dev" | "staging" | "prod" = "staging"): InfraConfig {
-  const raw = { ...MINIMAL, "phi-db:environment": env, ...overrides };
+  const raw: RawConfig = { ...MINIMAL, "phi-db:environment": env, ...overrides };
   for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete raw[k];
   return parseStackConfig(raw, env).infra as InfraConfig;
 }

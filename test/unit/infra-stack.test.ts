@@ -76,6 +76,8 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
     });
 
     test("every AWS resource goes through one of the two explicit providers (never the ambient default)", () => {
+      // and the stack forbids the default aws provider, so a forgotten provider fails the preview
+      expect(JSON.parse(run().config["pulumi:disable-default-providers"])).toContain("aws");
       const aws = run().resources.filter((r) => r.type.startsWith("aws:"));
       expect(aws.length).toBeGreaterThan(40);
       for (const r of aws) expect([r.name, r.providerName]).toEqual([r.name, expect.stringMatching(/^aws-(primary|dr)$/)]);
@@ -429,8 +431,8 @@ describe("dev and prod differ where the stack files say", () => {
       kmsKeyId: keyArn(runs.prod, "dr"),
       retentionPeriod: 35,
     });
-    expect(runs.prod.outputs.backup).toMatchObject({ drRegion: "us-west-2", drPitrRetentionDays: 35 });
-    expect(runs.dev.outputs.backup).toMatchObject({ drRegion: null, drPitrRetentionDays: null });
+    expect(runs.prod.outputs.backup).toMatchObject({ drRegion: "us-west-2", drPitrRetentionDays: 35, drAutomatedBackupsArn: rep.id });
+    expect(runs.dev.outputs.backup).toMatchObject({ drRegion: null, drPitrRetentionDays: null, drAutomatedBackupsArn: null });
   });
 
   test("prod copies daily snapshots into a locked DR vault under the DR key", () => {
