@@ -144,7 +144,7 @@ export interface DatabaseArgs extends ParameterOptions {
   securityGroupId: pulumi.Input<string>;
   /** Replicate the master secret to this region under `secretReplicaKmsKeyArn`. Defaults to no replica. */
   secretReplicaRegion?: string;
-  /** DR-region key of the secret replica. Required with secretReplicaRegion. */
+  /** DR-region key of the secret replica (required with secretReplicaRegion). Defaults to none. */
   secretReplicaKmsKeyArn?: pulumi.Input<string>;
   /** Host clients connect to instead of the RDS address (tunnel). Defaults to the instance address. */
   endpointHostOverride?: string | null;
