@@ -38,7 +38,7 @@ interface InfraOutputs {
   backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; drAutomatedBackupsArn: string | null; restoreTestingPlanName: string | null }>;
 }
 
-function infrastructure(): { database: Database; outputs: InfraOutputs } | undefined {
+function infrastructure(): { database: Database; awsProvider: aws.Provider; outputs: InfraOutputs } | undefined {
   const infra = config.infra;
   if (!infra) return undefined;
   const env = config.database.environment;
@@ -169,6 +169,7 @@ function infrastructure(): { database: Database; outputs: InfraOutputs } | undef
   const optional = (o?: pulumi.Output<string>): pulumi.Output<string | null> => (o ? o.apply((v): string | null => v) : pulumi.output(null));
   return {
     database,
+    awsProvider: primary,
     outputs: {
       dbEndpoint: database.endpoint,
       dbAddress: database.address,
@@ -216,7 +217,8 @@ function infrastructure(): { database: Database; outputs: InfraOutputs } | undef
 /**
  * The composed infrastructure (undefined for local). Not exported: a component exported as a stack
  * output would carry every field, the secret master password included. The access model reads
- * `infra.database` (connectHost/connectPort, masterUsername, masterPassword, dbName) below.
+ * `infra.database` (connectHost/connectPort, masterUsername, masterPassword, dbName) below; any
+ * further AWS resource must use `infra.awsProvider` (the stacks disable the default aws provider).
  */
 const infra = infrastructure();
 
