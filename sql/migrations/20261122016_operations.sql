@@ -31,11 +31,11 @@ create table cache.analysis_results (
   constraint analysis_results_key_format check (cache_key ~ '^[A-Za-z0-9:._/-]{1,200}$'),
   constraint analysis_results_type_format check (analysis_type ~ '^[a-z][a-z0-9_]{1,63}$'),
   constraint analysis_results_hit_count_nonnegative check (hit_count >= 0),
-  constraint analysis_results_expiry_after_creation check (expires_at > created_at and expires_at <= created_at + interval '30 days')
+  constraint analysis_results_expiry_window check (expires_at > updated_at and expires_at <= updated_at + interval '30 days')
 );
 
 comment on table cache.analysis_results is
-  'Cached analysis results per organization (hit count, expiry at most 30 days). Rebuildable from app; purged when expired; cascades with the subject patient.';
+  'Cached analysis results per organization (hit count, expiry at most 30 days after the last write). Rebuildable from app; purged when expired; cascades with the subject patient.';
 comment on column cache.analysis_results.result is 'PHI: analysis output (may be derived from a patient''s health data).';
 comment on column cache.analysis_results.subject_patient_id is 'The patient the result is about, if any (erasing the patient removes the result).';
 comment on column cache.analysis_results.cache_key is 'Lookup key (ids and parameters only, never names or values).';

@@ -11,3 +11,10 @@ it("applies everything and passes the checks", async () => {
   expect(db.result.checks.filter((c) => !c.ok)).toEqual([]);
   expect(db.result.applied.length).toBeGreaterThan(0);
 });
+
+it("ran the repeatable functions and views and the dev seed", async () => {
+  const files = db.result.repeatables.map((r) => r.file);
+  expect(files).toEqual(expect.arrayContaining(["functions/010_phi_encryption.sql", "views/logs_slow_queries.sql", "seed/local/010_demo_tenants.sql"]));
+  const r = await db.client.query("select count(*)::int as n from app.patients");
+  expect(r.rows[0].n).toBe(2);
+});
