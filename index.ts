@@ -8,10 +8,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Backups, BackupSettings } from "./components/backups";
 import { Buckets } from "./components/buckets";
-import { parseStackConfig, PROJECT } from "./components/config";
+import { parseStackConfig, PROJECT, runRules } from "./components/config";
 import { Database } from "./components/database";
 import { Keys } from "./components/keys";
+import { AccessModelComponent } from "./components/access";
 import { Network } from "./components/network";
+import { DatabaseSchema } from "./components/schema";
+import { loadAccessModel, requestRoles, requiredExtensions, rlsSchemas } from "./migrator/access-model";
 
 const config = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
 
@@ -38,7 +41,7 @@ interface InfraOutputs {
   backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; drAutomatedBackupsArn: string | null; restoreTestingPlanName: string | null }>;
 }
 
-function infrastructure(): { database: Database; awsProvider: aws.Provider; outputs: InfraOutputs } | undefined {
+function infrastructure(): { database: Database; awsProvider: aws.Provider; secretsKeyArn: pulumi.Output<string>; outputs: InfraOutputs } | undefined {
   const infra = config.infra;
   if (!infra) return undefined;
   const env = config.database.environment;
@@ -170,6 +173,7 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; outp
   return {
     database,
     awsProvider: primary,
+    secretsKeyArn: keys.secretsKeyArn,
     outputs: {
       dbEndpoint: database.endpoint,
       dbAddress: database.address,
@@ -240,5 +244,63 @@ export const kmsKeyArns = infra?.outputs.kmsKeyArns;
 export const bucketNames = infra?.outputs.bucketNames;
 export const backup = infra?.outputs.backup;
 
-// access model and schema: wired by components/access.ts and components/schema.ts
-// (connect through `infra?.database`; for local, through the database layer's own connection settings)
+/**
+ * The database layer on RDS: the access model (roles, schemas, extensions, grants as
+ * @pulumi/postgresql resources, connected as the master user through the endpoint override when one
+ * is set), then the schema resource (migrations, repeatables, checks), which connects as the
+ * NOINHERIT `phi_migrator` login and runs everything as the NOLOGIN owner. The `local` stack has no
+ * AWS; its database layer is run by `phi-db up --local` (npm start) with the same engine.
+ */
+function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: pulumi.Output<string>) {
+  const layer = config.database;
+  const model = loadAccessModel("sql/access.json");
+  const access = new AccessModelComponent(
+    "access",
+    {
+      host: db.address,
+      port: db.port,
+      endpointOverride: { host: db.connectHost, port: db.connectPort },
+      databaseName: db.dbName,
+      masterUsername: db.masterUsername,
+      masterPassword: db.masterPassword,
+      sslRootCert: layer.sslRootCertPath,
+      secretsKmsKeyId: secretsKeyArn,
+      model,
+    },
+    { providers: { aws: awsProvider } },
+  );
+  const migrator = access.logins["phi_migrator"];
+  if (!migrator) throw new Error("sql/access.json: the schema resource needs the login role phi_migrator (LOGIN, auth password, member of the owner)");
+  const schema = new DatabaseSchema(
+    "schema",
+    {
+      environment: layer.environment,
+      connection: pulumi.all([db.connectHost, db.connectPort, db.dbName, migrator.password.result]).apply(([host, port, database, password]) => ({
+        host,
+        port,
+        database,
+        user: "phi_migrator",
+        password,
+        sslmode: "verify-full" as const,
+        sslrootcert: layer.sslRootCertPath,
+      })),
+      rules: runRules(layer),
+      ownerRole: model.owner,
+      placeholders: layer.placeholders,
+      loadSeed: layer.loadSeed,
+      checks: {
+        managedSchemas: rlsSchemas(model),
+        requiredExtensions: requiredExtensions(model, layer.optionalExtensions),
+        requestRoles: requestRoles(model),
+      },
+    },
+    { dependsOn: access.ready },
+  );
+  return { access, schema };
+}
+
+const layer = infra ? databaseLayer(infra.database, infra.awsProvider, infra.secretsKeyArn) : undefined;
+
+export const loginSecretArns = layer?.access.secretArns;
+export const schemaVersion = layer?.schema.lastVersion;
+export const schemaMigrations = layer?.schema.migrations;

@@ -8,7 +8,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import type { Client } from "pg";
 import { parse as parseYaml } from "yaml";
-import { DatabaseLayerConfig, parseDatabaseConfig } from "../components/config";
+import { DatabaseLayerConfig, parseDatabaseConfig, runRules } from "../components/config";
 import { closeSession, openSession, readPlan, revert, RunContext } from "../migrator/apply";
 import { ChecksFailedError, declaredPolicies, runChecks } from "../migrator/checks";
 import { connect, ConnectionParams, redactUrl } from "../migrator/db";
@@ -102,20 +102,7 @@ async function target(root: string, cfg: DatabaseLayerConfig, opts: { local?: bo
 }
 
 function context(cfg: DatabaseLayerConfig, env: string, t: Target, ownerRole: string, log: (s: string) => void): RunContext {
-  return {
-    connection: t.connection,
-    environment: cfg.environment,
-    stack: env,
-    rules: {
-      allowOutOfOrder: cfg.allowOutOfOrder,
-      allowRollback: cfg.allowRollback,
-      lockTimeout: cfg.lockTimeout,
-      statementTimeout: cfg.statementTimeout,
-      lockWaitSeconds: cfg.migrationLockWaitSeconds,
-    },
-    ownerRole,
-    log,
-  };
+  return { connection: t.connection, environment: cfg.environment, stack: env, rules: runRules(cfg), ownerRole, log };
 }
 
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s + "\n"), err: (s) => process.stderr.write(s + "\n") }): Promise<number> {

@@ -7,6 +7,8 @@
  * value fails with an error naming the key and what is allowed.
  */
 
+import type { RunRules } from "../migrator/apply";
+
 export const PROJECT = "phi-db";
 
 export const ENVIRONMENTS = ["local", "dev", "staging", "prod"] as const;
@@ -92,6 +94,11 @@ export const DATABASE_SPEC = {
     allowed: { test: (v: number) => v >= 0 && v <= 3600, says: "0 to 3600" },
     doc: "How long to wait for another run's migration lock before failing with the holder named.",
   } as KeySpec<number>,
+  sslRootCertPath: {
+    kind: "string",
+    default: "certs/rds-global-bundle.pem",
+    doc: "PEM bundle of the RDS certificate authorities (relative to the project), used to verify the server certificate (sslmode verify-full).",
+  } as KeySpec<string>,
   optionalExtensions: {
     kind: "stringList",
     default: (env: EnvironmentName) => (env === "local" ? ["pgaudit", "pg_cron", "pg_partman"] : []),
@@ -114,6 +121,7 @@ export interface DatabaseLayerConfig {
   lockTimeout: string;
   statementTimeout: string;
   migrationLockWaitSeconds: number;
+  sslRootCertPath: string;
   optionalExtensions: string[];
   placeholders: Record<string, string>;
 }
@@ -213,6 +221,17 @@ export function validateRules(db: DatabaseLayerConfig): void {
   const relaxed = db.environment === "local" || db.environment === "dev";
   if (db.allowRollback && !relaxed) throw new ConfigError("allowRollback", `must be false in ${db.environment} (rollback is allowed only in local and dev)`);
   if (db.loadSeed && !relaxed) throw new ConfigError("loadSeed", `must be false in ${db.environment} (seed data is allowed only in local and dev)`);
+}
+
+/** The migrator's run rules of a stack (same for the CLI and the Pulumi schema resource). */
+export function runRules(db: DatabaseLayerConfig): RunRules {
+  return {
+    allowOutOfOrder: db.allowOutOfOrder,
+    allowRollback: db.allowRollback,
+    lockTimeout: db.lockTimeout,
+    statementTimeout: db.statementTimeout,
+    lockWaitSeconds: db.migrationLockWaitSeconds,
+  };
 }
 
 export function parseDatabaseConfig(raw: RawConfig): DatabaseLayerConfig {

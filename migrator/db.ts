@@ -18,7 +18,7 @@ export interface ConnectionParams {
   password?: string;
   /** `disable` (local only), `require`, or `verify-full` (RDS: checks the server certificate). */
   sslmode?: "disable" | "require" | "verify-full";
-  /** PEM bundle of the CA that signed the server certificate (the RDS CA bundle) for verify-full. */
+  /** Path (relative to the working directory) of the PEM bundle of the CAs that may sign the server certificate (the RDS CA bundle), for verify-full. */
   sslrootcert?: string;
 }
 
@@ -47,7 +47,18 @@ export async function connect(params: ConnectionParams, applicationName: string)
     application_name: applicationName.slice(0, 63),
   };
   if (params.sslmode === "require") cfg.ssl = { rejectUnauthorized: false };
-  if (params.sslmode === "verify-full") cfg.ssl = { rejectUnauthorized: true, ca: params.sslrootcert };
+  if (params.sslmode === "verify-full") {
+    if (!params.sslrootcert) throw new Error("sslmode verify-full needs sslrootcert: the path of the server's CA bundle (the RDS CA bundle)");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("fs") as typeof import("fs");
+    let ca: string;
+    try {
+      ca = fs.readFileSync(params.sslrootcert, "utf8");
+    } catch (e) {
+      throw new Error(`cannot read the CA bundle ${params.sslrootcert} (sslrootcert): ${(e as Error).message}`);
+    }
+    cfg.ssl = { rejectUnauthorized: true, ca };
+  }
   for (const k of Object.keys(cfg) as Array<keyof ClientConfig>) if (cfg[k] === undefined) delete cfg[k];
   const client = new pg.Client(cfg);
   try {
