@@ -10,7 +10,8 @@
 --                           many rows per table were removed; no PHI.
 -- All four are evidence: rows are time-stamped by the database (not by the caller), never updated,
 -- and deleted only after the retention period (audit.evidence_retention(), six years as HIPAA
--- requires for documentation), by app.purge_expired_data. TRUNCATE is refused for every role.
+-- requires for documentation), by app.purge_expired_data: UPDATE and TRUNCATE are refused for every
+-- role by a statement trigger (even when no row matches), DELETE row by row unless expired.
 -- No foreign keys to business tables on purpose: evidence outlives the rows it talks about.
 
 create or replace function audit.evidence_retention()
@@ -56,7 +57,7 @@ end
 $fn$;
 
 comment on function audit.guard_evidence() is
-  'BEFORE UPDATE/DELETE row trigger on evidence tables: refuses updates always and deletes within the retention period (SQLSTATE PHA01).';
+  'BEFORE DELETE (or UPDATE) row trigger on evidence tables: refuses updates always and deletes within the retention period (SQLSTATE PHA01).';
 
 create or replace function audit.details_are_privacy_safe(p_details jsonb)
 returns boolean
@@ -240,20 +241,20 @@ create policy owner_purge_expired on audit.erasure_log for delete to phi_owner
   using (occurred_at < now() - audit.evidence_retention());
 
 create trigger stamp_evidence before insert on audit.phi_access_log for each row execute function audit.stamp_evidence();
-create trigger guard_evidence before update or delete on audit.phi_access_log for each row execute function audit.guard_evidence();
-create trigger refuse_mutation before truncate on audit.phi_access_log for each statement execute function audit.refuse_mutation();
+create trigger guard_evidence before delete on audit.phi_access_log for each row execute function audit.guard_evidence();
+create trigger refuse_mutation before update or truncate on audit.phi_access_log for each statement execute function audit.refuse_mutation();
 
 create trigger stamp_evidence before insert on audit.security_events for each row execute function audit.stamp_evidence();
-create trigger guard_evidence before update or delete on audit.security_events for each row execute function audit.guard_evidence();
-create trigger refuse_mutation before truncate on audit.security_events for each statement execute function audit.refuse_mutation();
+create trigger guard_evidence before delete on audit.security_events for each row execute function audit.guard_evidence();
+create trigger refuse_mutation before update or truncate on audit.security_events for each statement execute function audit.refuse_mutation();
 
 create trigger stamp_evidence before insert on audit.share_audit for each row execute function audit.stamp_evidence();
-create trigger guard_evidence before update or delete on audit.share_audit for each row execute function audit.guard_evidence();
-create trigger refuse_mutation before truncate on audit.share_audit for each statement execute function audit.refuse_mutation();
+create trigger guard_evidence before delete on audit.share_audit for each row execute function audit.guard_evidence();
+create trigger refuse_mutation before update or truncate on audit.share_audit for each statement execute function audit.refuse_mutation();
 
 create trigger stamp_evidence before insert on audit.erasure_log for each row execute function audit.stamp_evidence();
-create trigger guard_evidence before update or delete on audit.erasure_log for each row execute function audit.guard_evidence();
-create trigger refuse_mutation before truncate on audit.erasure_log for each statement execute function audit.refuse_mutation();
+create trigger guard_evidence before delete on audit.erasure_log for each row execute function audit.guard_evidence();
+create trigger refuse_mutation before update or truncate on audit.erasure_log for each statement execute function audit.refuse_mutation();
 
 -- ---------------------------------------------------------------------------------------------
 -- Writers used by the access functions (SECURITY DEFINER: request roles have no privilege on

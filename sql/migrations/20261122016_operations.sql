@@ -88,6 +88,8 @@ create policy owner_full_access on logs.performance_logs for all to phi_owner us
 
 create trigger set_updated_at before update on logs.performance_logs
   for each row execute function app.set_updated_at();
+create trigger audit_changes after insert or update or delete on logs.performance_logs
+  for each row execute function audit.log_change();
 
 -- ---------------------------------------------------------------------------------------------
 

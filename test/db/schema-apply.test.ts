@@ -1,5 +1,9 @@
-/** All migrations, repeatables and the dev seed apply from empty through the real engine, and the migrator's checks pass. */
-import { createSchemaDatabase, SchemaDatabase } from "./schema-support";
+/**
+ * The schema as a whole: all migrations, repeatables and the dev seed apply from empty through the
+ * real engine with the real access model, the migrator's checks pass, every table the issue lists
+ * exists with the properties every table must have, and nothing is exposed to request roles yet.
+ */
+import { createSchemaDatabase, errorOf, inTx, managedTables, SchemaDatabase } from "./schema-support";
 
 let db: SchemaDatabase;
 beforeAll(async () => {
@@ -7,14 +11,210 @@ beforeAll(async () => {
 }, 120000);
 afterAll(async () => db?.drop());
 
-it("applies everything and passes the checks", async () => {
-  expect(db.result.checks.filter((c) => !c.ok)).toEqual([]);
-  expect(db.result.applied.length).toBeGreaterThan(0);
-});
+const EXPECTED_TABLES = [
+  // tenant
+  "tenant.organizations", "tenant.organization_members", "tenant.api_keys", "tenant.api_key_usage",
+  "tenant.oauth_clients", "tenant.oauth_access_tokens", "tenant.oauth_refresh_tokens", "tenant.oauth_scopes",
+  "tenant.instance_settings", "tenant.instance_module_activations", "tenant.instance_network_config",
+  // app
+  "app.encryption_keys", "app.profiles", "app.patients", "app.providers", "app.appointment_slots", "app.appointments",
+  "app.waitlists", "app.waitlist_entries", "app.patient_consents", "app.crisis_access_grants", "app.conditions",
+  "app.treatments", "app.trials", "app.measurements", "app.documents", "app.mood_entries", "app.patient_food_log",
+  "app.patient_activity_log", "app.patient_condition_events", "app.patient_data_import_sources", "app.patient_insights",
+  "app.patient_health_goals", "app.learning_resources", "app.patient_learning_progress", "app.ai_doctor_sessions",
+  "app.ai_doctor_sharing_permissions", "app.encrypted_user_prefs", "app.encrypted_cycle_data", "app.healthcare_shares",
+  "app.share_tokens", "app.device_keys",
+  // optional e-commerce module
+  "app.products", "app.orders", "app.order_items", "app.cart_items",
+  // audit
+  "audit.log", "audit.chain_heads", "audit.hash_salts", "audit.phi_access_log", "audit.security_events",
+  "audit.share_audit", "audit.erasure_log",
+  // storage, cache, logs, analytics
+  "storage_meta.objects", "storage_meta.object_chunks", "storage_meta.quotas", "storage_meta.deletion_queue",
+  "cache.analysis_results", "logs.performance_logs", "analytics.metrics",
+];
 
-it("ran the repeatable functions and views and the dev seed", async () => {
+/** Append-only evidence: rows are never updated, so they carry created_at/occurred_at but no updated_at. */
+const APPEND_ONLY = ["audit.log", "audit.phi_access_log", "audit.security_events", "audit.share_audit", "audit.erasure_log"];
+
+/** Top-level tables (partitions excluded) of the managed schemas. */
+async function topLevelTables(): Promise<string[]> {
+  const r = await db.client.query(
+    `select n.nspname || '.' || c.relname as t
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and not c.relispartition
+        and n.nspname in ('tenant', 'app', 'audit', 'storage_meta', 'cache', 'logs', 'analytics', 'auth')
+      order by 1`,
+  );
+  return r.rows.map((x) => x.t);
+}
+
+it("applies everything from empty and passes the migrator's checks", async () => {
+  expect(db.result.checks.map((c) => [c.name, c.ok])).toEqual(db.result.checks.map((c) => [c.name, true]));
+  expect(db.result.checks.map((c) => c.name)).toEqual(
+    expect.arrayContaining(["rls-forced", "rls-has-policy", "no-orphan-policy", "definer-search-path", "views-invoker"]),
+  );
+  expect(db.result.applied.map((a) => a.key)).toEqual([...db.result.applied.map((a) => a.key)].sort());
+  expect(db.result.applied[0].key).toBe("20261122001_foundation");
   const files = db.result.repeatables.map((r) => r.file);
   expect(files).toEqual(expect.arrayContaining(["functions/010_phi_encryption.sql", "views/logs_slow_queries.sql", "seed/local/010_demo_tenants.sql"]));
-  const r = await db.client.query("select count(*)::int as n from app.patients");
-  expect(r.rows[0].n).toBe(2);
+});
+
+it("creates every table the issue lists, and no other top-level table", async () => {
+  expect(await topLevelTables()).toEqual([...EXPECTED_TABLES].sort());
+});
+
+it("creates appointments and the audit log partitioned by month, with a default partition and the current month", async () => {
+  const r = await db.client.query(
+    `select c.relname as parent, pg_get_partkeydef(c.oid) as key,
+            (select array_agg(p.relname::text order by p.relname) from pg_inherits i join pg_class p on p.oid = i.inhrelid where i.inhparent = c.oid) as parts
+       from pg_class c where c.oid in ('app.appointments'::regclass, 'audit.log'::regclass) order by 1`,
+  );
+  const month = new Date().toISOString().slice(0, 7).replace("-", "_");
+  expect(r.rows.map((x) => x.key)).toEqual(["RANGE (start_time)", "RANGE (occurred_at)"]);
+  for (const row of r.rows) {
+    expect(row.parts).toEqual(expect.arrayContaining([`${row.parent}_default`, `${row.parent}_p${month}`]));
+  }
+  // 1 back + current + 18 ahead for appointments, 1 back + current + 3 ahead for the audit log (+ defaults).
+  expect(r.rows.find((x) => x.parent === "appointments").parts).toHaveLength(21);
+  expect(r.rows.find((x) => x.parent === "log").parts).toHaveLength(6);
+});
+
+it("gives every table (partitions included) forced RLS, the baseline deny policy and a comment", async () => {
+  const tables = await managedTables(db.client);
+  expect(tables.length).toBeGreaterThan(EXPECTED_TABLES.length);
+  const r = await db.client.query(
+    `select format('%s.%s', n.nspname, c.relname) as t, c.relrowsecurity and c.relforcerowsecurity as forced,
+            exists (select from pg_policy p where p.polrelid = c.oid and p.polname = 'baseline_deny_all'
+                      and p.polpermissive and pg_get_expr(p.polqual, p.polrelid) = 'false') as baseline,
+            obj_description(c.oid, 'pg_class') is not null as commented
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where format('%s.%s', n.nspname, c.relname) = any($1)`,
+    [tables],
+  );
+  const bad = r.rows.filter((x) => !x.forced || !x.baseline || !x.commented);
+  expect(bad).toEqual([]);
+});
+
+it("gives every table a primary key and created_at, and every mutable table an updated_at trigger", async () => {
+  const r = await db.client.query(
+    `select format('%s.%s', n.nspname, c.relname) as t,
+            exists (select from pg_constraint k where k.conrelid = c.oid and k.contype = 'p') as pk,
+            exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'created_at' and not a.attisdropped) as created,
+            exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped) as updated,
+            exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = 'set_updated_at') as trigger
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where format('%s.%s', n.nspname, c.relname) = any($1)`,
+    [EXPECTED_TABLES],
+  );
+  for (const row of r.rows) {
+    expect({ t: row.t, pk: row.pk, created: row.created }).toEqual({ t: row.t, pk: true, created: true });
+    const mutable = !APPEND_ONLY.includes(row.t);
+    expect({ t: row.t, updated: row.updated, trigger: row.trigger }).toEqual({ t: row.t, updated: mutable, trigger: mutable });
+  }
+});
+
+it("maintains updated_at and keeps created_at immutable", async () => {
+  const out = await inTx(db.client, async (c) => {
+    const before = await c.query("select created_at, updated_at from tenant.organizations where slug = 'demo-clinic'");
+    await c.query("select pg_sleep(0.01)");
+    await c.query("update tenant.organizations set name = 'Demo Clinic (renamed)', created_at = '2001-01-01' where slug = 'demo-clinic'");
+    const after = await c.query("select created_at, updated_at from tenant.organizations where slug = 'demo-clinic'");
+    return { before: before.rows[0], after: after.rows[0] };
+  });
+  expect(out.after.created_at).toEqual(out.before.created_at);
+  expect(out.after.updated_at.getTime()).toBeGreaterThan(out.before.updated_at.getTime());
+});
+
+it("marks PHI columns with comments starting 'PHI:' and audits every table that has one", async () => {
+  const r = await db.client.query(
+    `select format('%s.%s', n.nspname, c.relname) as t, array_agg(a.attname::text order by a.attname) as phi,
+            exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = 'audit_changes') as audited
+       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and not c.relispartition and col_description(c.oid, a.attnum) like 'PHI:%'
+      group by 1, 3 order by 1`,
+  );
+  const phiTables = r.rows.map((x) => x.t);
+  expect(phiTables).toEqual(
+    expect.arrayContaining(["app.patients", "app.appointments", "app.mood_entries", "app.measurements", "app.documents", "app.encrypted_cycle_data", "app.orders"]),
+  );
+  expect(r.rows.find((x) => x.t === "app.patients").phi).toEqual(
+    expect.arrayContaining(["first_name", "last_name", "date_of_birth", "ssn_encrypted", "medical_history_encrypted", "insurance_details_encrypted"]),
+  );
+  expect(r.rows.filter((x) => !x.audited).map((x) => x.t)).toEqual([]);
+});
+
+it("exposes nothing to the request roles yet: no rows through RLS, no schema where the model gives none", async () => {
+  const tables = await managedTables(db.client);
+  for (const role of ["anon", "authenticated", "service_role"]) {
+    for (const t of tables) {
+      const can = await db.client.query("select has_table_privilege($1, $2, 'SELECT') as ok", [role, t]);
+      if (!can.rows[0].ok) continue;
+      const n = await inTx(db.client, (c) => c.query(`select count(*)::int as n from ${t}`), {
+        role,
+        claims: { sub: "a0000000-0000-4000-8000-000000000001", role, org_id: "d0000000-0000-4000-8000-000000000001" },
+      });
+      expect({ role, t, rows: n.rows[0].n }).toEqual({ role, t, rows: 0 });
+    }
+  }
+  const denied = await errorOf(inTx(db.client, (c) => c.query("select * from app.patients"), { role: "anon" }));
+  expect(denied.code).toBe("42501");
+});
+
+it("lets no request role execute a SECURITY DEFINER function outside auth, app and tenant", async () => {
+  const r = await db.client.query(
+    `select r.rolname, n.nspname || '.' || p.proname as f
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       cross join pg_roles r
+      where p.prosecdef and n.nspname in ('audit', 'storage_meta', 'cache', 'logs', 'analytics')
+        and r.rolname in ('anon', 'authenticated', 'service_role')
+        and has_function_privilege(r.oid, p.oid, 'EXECUTE')`,
+  );
+  expect(r.rows).toEqual([]);
+});
+
+describe("claims helpers", () => {
+  const claims = (raw: string | null, expr: string) =>
+    inTx(
+      db.client,
+      async (c) => {
+        if (raw !== null) await c.query("select set_config('request.jwt.claims', $1, true)", [raw]);
+        return (await c.query(`select ${expr} as v`)).rows[0].v;
+      },
+      { role: "anon" },
+    );
+
+  it("read sub, role, org_id and session_id from request.jwt.claims", async () => {
+    const raw = JSON.stringify({ sub: "a0000000-0000-4000-8000-000000000003", role: "authenticated", org_id: "d0000000-0000-4000-8000-000000000001", session_id: "s-1" });
+    expect(await claims(raw, "auth.uid()")).toBe("a0000000-0000-4000-8000-000000000003");
+    expect(await claims(raw, "auth.role()")).toBe("authenticated");
+    expect(await claims(raw, "auth.org_id()")).toBe("d0000000-0000-4000-8000-000000000001");
+    expect(await claims(raw, "auth.session_id()")).toBe("s-1");
+    expect(await claims(raw, "auth.jwt() ->> 'role'")).toBe("authenticated");
+  });
+
+  it("return NULL when the claims are unset, empty, malformed or of the wrong shape, and never raise", async () => {
+    for (const raw of [null, "", "{not json", "[1,2]", '"text"', '{"sub": "not-a-uuid", "org_id": 42}']) {
+      expect(await claims(raw, "auth.uid()")).toBeNull();
+      expect(await claims(raw, "auth.org_id()")).toBeNull();
+    }
+    expect(await claims("{broken", "auth.jwt()")).toBeNull();
+    expect(await claims("{broken", "auth.role()")).toBeNull();
+  });
+
+  it("read the client IP from request.client_ip or X-Forwarded-For, NULL when invalid", async () => {
+    const ip = (settings: Record<string, string>) =>
+      inTx(db.client, async (c) => (await c.query("select host(auth.client_ip()) as v")).rows[0].v, { role: "anon", settings });
+    expect(await ip({ "request.client_ip": "203.0.113.7" })).toBe("203.0.113.7");
+    expect(await ip({ "request.headers": JSON.stringify({ "x-forwarded-for": "198.51.100.9, 10.0.0.1" }) })).toBe("198.51.100.9");
+    expect(await ip({ "request.client_ip": "not an ip" })).toBeNull();
+    expect(await ip({ "request.headers": "{oops" })).toBeNull();
+  });
+});
+
+it("lists slow queries and table statistics without failing where pg_stat_statements is not preloaded", async () => {
+  const slow = await inTx(db.client, (c) => c.query("select * from logs.slow_queries"));
+  expect(Array.isArray(slow.rows)).toBe(true);
+  const stats = await inTx(db.client, (c) => c.query("select relname from logs.table_stats where schemaname = 'app' and relname = 'patients'"));
+  expect(stats.rows).toEqual([{ relname: "patients" }]);
 });
