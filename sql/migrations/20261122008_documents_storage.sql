@@ -50,7 +50,8 @@ create table app.documents (
     'application/vnd.openxmlformats-officedocument.wordprocessingml.document')),
   constraint documents_size_range check (size_bytes between 0 and 5368709120),
   constraint documents_sha256_length check (length(sha256) = 32),
-  constraint documents_s3_key_format check (s3_key ~ '^[A-Za-z0-9][A-Za-z0-9!_.*()/-]{0,1023}$' and s3_key !~ '(\.\.|//)'),
+  constraint documents_s3_key_format check (
+    length(s3_key) <= 1024 and s3_key ~ '^[A-Za-z0-9][A-Za-z0-9!_.*()/-]*$' and s3_key !~ '(\.\.|//)'),
   constraint documents_status_valid check (status in ('uploading', 'processing', 'ready', 'quarantined', 'failed', 'deleted')),
   constraint documents_deleted_consistent check ((status = 'deleted') = (deleted_at is not null)),
   constraint documents_encryption_algorithm_valid check (encryption_algorithm in ('aws:kms', 'aws:kms:dsse', 'client:aes-256-gcm')),
@@ -111,7 +112,8 @@ create table storage_meta.objects (
   constraint objects_organization_fkey foreign key (organization_id)
     references tenant.organizations (id) on delete restrict,
   constraint objects_bucket_kind_valid check (bucket_kind in ('imports', 'exports', 'transcripts')),
-  constraint objects_key_format check (object_key ~ '^[A-Za-z0-9][A-Za-z0-9!_.*()/-]{0,1023}$' and object_key !~ '(\.\.|//)'),
+  constraint objects_key_format check (
+    length(object_key) <= 1024 and object_key ~ '^[A-Za-z0-9][A-Za-z0-9!_.*()/-]*$' and object_key !~ '(\.\.|//)'),
   constraint objects_sha256_length check (length(sha256) = 32),
   constraint objects_size_range check (size_bytes >= 0),
   constraint objects_content_type_format check (content_type ~ '^[a-z]+/[a-z0-9.+-]+$'),
@@ -200,7 +202,7 @@ create table storage_meta.deletion_queue (
   updated_at      timestamptz not null default now(),
   constraint deletion_queue_pkey primary key (id),
   constraint deletion_queue_bucket_kind_valid check (bucket_kind in ('documents', 'imports', 'exports', 'transcripts')),
-  constraint deletion_queue_key_format check (object_key ~ '^[A-Za-z0-9][A-Za-z0-9!_.*()/-]{0,1023}$'),
+  constraint deletion_queue_key_format check (length(object_key) <= 1024 and object_key ~ '^[A-Za-z0-9][A-Za-z0-9!_.*()/-]*$'),
   constraint deletion_queue_reason_valid check (reason in ('gdpr_erasure', 'retention', 'user_request', 'replaced')),
   constraint deletion_queue_attempts_nonnegative check (attempts >= 0),
   constraint deletion_queue_completion_order check (completed_at is null or completed_at >= requested_at)
