@@ -3,6 +3,7 @@
  * real engine with the real access model, the migrator's checks pass, every table the issue lists
  * exists with the properties every table must have, and nothing is exposed to request roles yet.
  */
+import { loadProject } from "../../migrator/files";
 import { createSchemaDatabase, errorOf, inTx, managedTables, SchemaDatabase } from "./schema-support";
 
 let db: SchemaDatabase;
@@ -217,4 +218,22 @@ it("lists slow queries and table statistics without failing where pg_stat_statem
   expect(Array.isArray(slow.rows)).toBe(true);
   const stats = await inTx(db.client, (c) => c.query("select relname from logs.table_stats where schemaname = 'app' and relname = 'patients'"));
   expect(stats.rows).toEqual([{ relname: "patients" }]);
+});
+
+it("can re-run every repeatable and seed file (the migrator re-runs them when their checksum changes) without duplicating data", async () => {
+  const count = async () =>
+    (await db.client.query(
+      `select (select count(*) from app.patients)::int as patients, (select count(*) from app.appointments)::int as appointments,
+              (select count(*) from app.mood_entries)::int as moods, (select count(*) from analytics.metrics)::int as metrics,
+              (select count(*) from tenant.organization_members)::int as members`,
+    )).rows[0];
+  const before = await count();
+  const project = loadProject(db.sqlRoot, { environment: "local", includeSeeds: true });
+  expect(project.problems).toEqual([]);
+  for (const f of [...project.repeatables, ...project.seeds]) {
+    await inTx(db.client, (c) => c.query(f.sql));
+  }
+  expect(await count()).toEqual(before);
+  const chains = await db.client.query("select count(*)::int as bad from audit.verify_chain() where not valid");
+  expect(chains.rows[0].bad).toBe(0);
 });
