@@ -13,7 +13,7 @@
 --                        row_hash = sha256(prev_hash || canonical entry), so editing, deleting or
 --                        reordering history is detectable (audit.verify_chain in sql/functions).
 --                        Chains are per organization ('org:<id>'), per user for user-owned
---                        zero-knowledge data ('user:<id>'), else 'instance': writers of different
+--                        data and profiles ('user:<id>'), else 'instance': writers of different
 --                        tenants never wait on each other; writers of one chain serialize on its head
 --                        row until commit (that ordering is what makes the chain verifiable).
 --   * audit.log_change() the ONE generic AFTER ROW trigger attached to every PHI table.
@@ -231,6 +231,7 @@ declare
   v_root   oid;
   v_entry  audit.log;
   v_fields text[];
+  v_key    uuid;
 begin
   if tg_op in ('UPDATE', 'DELETE') then
     v_old := to_jsonb(old);
@@ -269,11 +270,22 @@ begin
   v_entry.client_ip_hash  := audit.privacy_hash(host(auth.client_ip()));
   v_entry.session_id      := auth.session_id();
   v_entry.transaction_id  := pg_current_xact_id();
-  v_entry.chain_id := case
-                        when v_entry.organization_id is not null then 'org:' || v_entry.organization_id::text
-                        when auth.try_uuid(v_row ->> 'user_id') is not null then 'user:' || (v_row ->> 'user_id')
-                        else 'instance'
-                      end;
+  -- Which chain: an explicit rule 'org:<column>' / 'user:<column>' given as trigger argument (for
+  -- tables whose own id is the tenant or the user, e.g. organizations, profiles), else the row's
+  -- organization_id, else its user_id, else the instance chain.
+  if tg_nargs > 0 then
+    v_key := auth.try_uuid(v_row ->> split_part(tg_argv[0], ':', 2));
+    v_entry.chain_id := case when v_key is null then 'instance' else split_part(tg_argv[0], ':', 1) || ':' || v_key::text end;
+    if split_part(tg_argv[0], ':', 1) = 'org' then
+      v_entry.organization_id := coalesce(v_entry.organization_id, v_key);
+    end if;
+  else
+    v_entry.chain_id := case
+                          when v_entry.organization_id is not null then 'org:' || v_entry.organization_id::text
+                          when auth.try_uuid(v_row ->> 'user_id') is not null then 'user:' || (v_row ->> 'user_id')
+                          else 'instance'
+                        end;
+  end if;
 
   -- Advance the chain head. The row lock taken here is held until commit, so the next writer of
   -- this chain reads our hash (READ COMMITTED re-reads the newest head; REPEATABLE READ gets a
@@ -295,7 +307,7 @@ end
 $fn$;
 
 comment on function audit.log_change() is
-  'Generic AFTER INSERT/UPDATE/DELETE row trigger for PHI tables: appends a hash-chained audit.log entry with the changed field names, actor, role, IP and session.';
+  'Generic AFTER INSERT/UPDATE/DELETE row trigger for PHI tables: appends a hash-chained audit.log entry with the changed field names, actor, role, IP and session. Optional argument ''org:<column>'' or ''user:<column>'' names the chain.';
 
 -- Partitions: last month, this month and three ahead (app.run_maintenance keeps them coming), and a
 -- default partition so a late maintenance job can never make audited writes fail.

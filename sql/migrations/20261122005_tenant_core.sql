@@ -47,6 +47,8 @@ create policy owner_full_access on tenant.organizations for all to phi_owner usi
 
 create trigger set_updated_at before update on tenant.organizations
   for each row execute function app.set_updated_at();
+create trigger audit_changes after insert or update or delete on tenant.organizations
+  for each row execute function audit.log_change('org:id');  -- the organization's own chain
 
 -- ---------------------------------------------------------------------------------------------
 

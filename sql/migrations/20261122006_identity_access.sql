@@ -52,7 +52,7 @@ create policy owner_full_access on app.profiles for all to phi_owner using (true
 create trigger set_updated_at before update on app.profiles
   for each row execute function app.set_updated_at();
 create trigger audit_changes after insert or update or delete on app.profiles
-  for each row execute function audit.log_change();
+  for each row execute function audit.log_change('user:id');  -- chain per person, not one global chain
 
 -- ---------------------------------------------------------------------------------------------
 

@@ -93,6 +93,9 @@ it("reports partitions as their parent table and chains user-owned rows per user
   });
   expect((await entriesFor(out.appointment))[0]).toMatchObject({ table_name: "appointments", chain_id: CHAIN });
   expect((await entriesFor(out.cycle))[0]).toMatchObject({ table_name: "encrypted_cycle_data", chain_id: `user:${ACTOR}` });
+  expect((await entriesFor(ACTOR))[0]).toMatchObject({ table_name: "profiles", operation: "INSERT", chain_id: `user:${ACTOR}` });
+  const org = await db.client.query("select chain_id, organization_id from audit.log where table_name = 'organizations' and row_id = $1", [ORG]);
+  expect(org.rows).toEqual([{ chain_id: CHAIN, organization_id: ORG }]);
   expect((await verify(`user:${ACTOR}`)).valid).toBe(true);
 });
 
