@@ -55,8 +55,17 @@ export async function createSchemaDatabase(prefix: string, opts: { seed?: boolea
   const sqlRoot = schemaSqlRoot();
   try {
     const result = await applyPlatform(db.url, { sqlRoot, loadSeed: opts.seed ?? false });
-    return { ...db, result, sqlRoot };
+    return {
+      ...db,
+      result,
+      sqlRoot,
+      async drop() {
+        fs.rmSync(sqlRoot, { recursive: true, force: true });
+        await db.drop();
+      },
+    };
   } catch (e) {
+    fs.rmSync(sqlRoot, { recursive: true, force: true });
     await db.drop().catch(() => undefined);
     throw e;
   }
