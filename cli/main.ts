@@ -34,6 +34,7 @@ options:
   --database-url <url>  PostgreSQL URL (default: $DATABASE_URL)
   --dir <path>          project root holding sql/ and Pulumi.<env>.yaml (default: found from cwd)
   --json                machine-readable output (plan, status, verify, lint)
+  --format <f>          lint: text, json or github (annotations; the default when GITHUB_ACTIONS=true)
   --apply-access        up: apply the access model as SQL first (always with --local; on RDS Pulumi does it)
   --steps <n>           rollback: how many migrations to revert (default 1)
   --to <version>        rollback: revert every migration newer than this version
@@ -117,6 +118,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         "database-url": { type: "string" },
         dir: { type: "string" },
         json: { type: "boolean" },
+        format: { type: "string" },
         "apply-access": { type: "boolean" },
         steps: { type: "string" },
         to: { type: "string" },
@@ -146,6 +148,15 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       return 0;
     }
     if (!["up", "plan", "status", "verify", "lint", "rollback"].includes(command)) throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
+
+    if (command === "lint") {
+      // Lint needs no database: without one it lints every migration file (cli/lint-command.ts).
+      const { lintCommand } = await import("./lint-command");
+      const lintTarget = opts.local || opts["database-url"] || process.env.DATABASE_URL ? await target(root, cfg, opts, log) : undefined;
+      const lintAccess = accessHooks(root, cfg, false, log);
+      const lintCtx = lintTarget ? context(cfg, env, lintTarget, lintAccess.owner, log) : undefined;
+      return lintCommand(lintCtx, files(), { json: !!opts.json, format: opts.format, blocking: cfg.lintBlocking, managedSchemas: lintAccess.checks.managedSchemas, root, sqlRoot, stack: env }, io);
+    }
 
     const t = await target(root, cfg, opts, log);
     const access = accessHooks(root, cfg, t.local || !!opts["apply-access"], log);
@@ -209,10 +220,6 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         const r = await revert(ctx, files(), { steps, toVersion: opts.to });
         io.out(r.reverted.length ? `reverted ${r.reverted.map((x) => x.file).join(", ")}` : "nothing to revert");
         return 0;
-      }
-      case "lint": {
-        const { lintCommand } = await import("./lint-command");
-        return lintCommand(ctx, files(), { json: !!opts.json, blocking: cfg.lintBlocking }, io);
       }
     }
     return 2;

@@ -25,6 +25,11 @@ export interface DatabaseSchemaArgs {
   checks: SchemaInputs["checks"];
   /** The `sql/` folder relative to the program directory. Defaults to `sql`. */
   sqlDir?: string;
+  /**
+   * Lint errors on pending migrations fail `pulumi preview` (the provider's check); otherwise they
+   * are warnings on the resource. Pass the stack's `lintBlocking`. Defaults to true in prod only.
+   */
+  lintBlocking?: boolean;
 }
 
 type Wrapped<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -57,6 +62,7 @@ export class DatabaseSchema extends pulumi.dynamic.Resource {
       placeholders,
       loadSeed,
       checks: args.checks,
+      lintBlocking: args.lintBlocking,
       lastVersion: undefined,
       lastApplied: undefined,
     };

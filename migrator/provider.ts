@@ -14,6 +14,8 @@ import type { RunRules } from "./apply";
 import type { CheckOptions } from "./checks";
 import { connect, ConnectionParams, readHistory } from "./db";
 import { runLayer } from "./engine";
+import { loadProject } from "./files";
+import { lintMigrations } from "./lint";
 
 export interface SchemaInputs {
   environment: string;
@@ -30,6 +32,14 @@ export interface SchemaInputs {
   placeholders: Record<string, string>;
   loadSeed: boolean;
   checks: Omit<CheckOptions, "declaredPolicies">;
+  /** Lint errors on pending migrations fail `check` (so `pulumi preview`). Unset: blocking in prod only. */
+  lintBlocking?: boolean;
+  /**
+   * Set by `check`: lint warnings (and non-blocking errors) on the pending migrations. A dynamic
+   * provider cannot log, so they travel as this input: `pulumi preview --diff` shows them on the
+   * resource, and the state keeps those of the last applied batch.
+   */
+  lintWarnings?: string[];
 }
 
 export interface SchemaOutputs extends SchemaInputs {
@@ -43,7 +53,10 @@ export interface SchemaOutputs extends SchemaInputs {
  * Inputs that are not schema: a change to them is never a diff. (An array, not a Set: module-level
  * values are serialized by value with the provider, and the serializer copies plain data only.)
  */
-const IGNORED = ["__provider", "lastVersion", "lastApplied"];
+const IGNORED = ["__provider", "lastVersion", "lastApplied", "lintBlocking", "lintWarnings"];
+
+/** The engine's placeholder for a value not known yet (first preview). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 function stable(v: unknown): string {
   if (Array.isArray(v)) return "[" + v.map(stable).join(",") + "]";
@@ -84,10 +97,57 @@ function checkInputs(news: Record<string, unknown>): Array<{ property: string; r
       }
     }
   }
-  if (typeof news.environment === "string" && !["local", "dev", "staging", "prod"].includes(news.environment)) {
+  if (typeof news.environment === "string" && news.environment !== UNKNOWN && !["local", "dev", "staging", "prod"].includes(news.environment)) {
     failures.push({ property: "environment", reason: `expected one of local, dev, staging, prod, got ${news.environment}` });
   }
   return failures;
+}
+
+/** Anything unknown (the engine's sentinel) at any depth. */
+function hasUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(hasUnknown);
+  if (v && typeof v === "object") return Object.values(v as object).some(hasUnknown);
+  return false;
+}
+
+/**
+ * Lints the migrations pending relative to the state (keys of `news.migrations` absent from
+ * `olds.migrations`), reading the files from `news.sqlDir` relative to the program's directory.
+ * No database access. Skipped while the inputs it needs are unknown (a first preview).
+ */
+export async function lintPending(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<{ failures: Array<{ property: string; reason: string }>; warnings: string[] }> {
+  const none = { failures: [], warnings: [] };
+  const { migrations, sqlDir, environment } = news;
+  const placeholders = news.placeholders ?? {};
+  if (hasUnknown([migrations, sqlDir, environment, placeholders, news.checks, news.lintBlocking])) return none;
+  if (!migrations || typeof migrations !== "object" || typeof sqlDir !== "string" || typeof environment !== "string") return none;
+  const blocking = typeof news.lintBlocking === "boolean" ? news.lintBlocking : environment === "prod";
+  const applied = olds.migrations && typeof olds.migrations === "object" ? Object.keys(olds.migrations as object) : [];
+  const pendingKeys = Object.keys(migrations as object).filter((k) => !applied.includes(k));
+  if (!pendingKeys.length) return none;
+  const where = (file: string) => (path.isAbsolute(sqlDir) ? file : `${sqlDir.replace(/\/+$/, "")}/${file}`);
+  try {
+    const project = loadProject(path.resolve(process.cwd(), sqlDir), { environment, placeholders: placeholders as Record<string, string> });
+    const pending = project.migrations.filter((m) => pendingKeys.includes(m.key));
+    const managed = (news.checks as { managedSchemas?: unknown } | undefined)?.managedSchemas;
+    const findings = await lintMigrations(pending, { managedSchemas: Array.isArray(managed) ? managed.filter((x): x is string => typeof x === "string") : [] });
+    const failures: Array<{ property: string; reason: string }> = [];
+    const warnings: string[] = [];
+    for (const f of findings) {
+      const text = `${where(f.file)}:${f.line}: ${f.rule}: ${f.message}`;
+      // No property name: the engine would print the property's whole value (every checksum) before each reason.
+      if (f.severity === "error" && blocking) failures.push({ property: "", reason: `lint error: ${text}` });
+      else warnings.push(`${f.severity === "error" ? "error (not blocking here)" : "warning"}: ${text}`);
+    }
+    return { failures, warnings };
+  } catch (e) {
+    const text = `phi-db lint could not run on the pending migrations: ${(e as Error).message}`;
+    return blocking ? { failures: [{ property: "", reason: text }], warnings: [] } : { failures: [], warnings: [text] };
+  }
 }
 
 async function apply(inputs: SchemaInputs): Promise<SchemaOutputs> {
@@ -112,8 +172,17 @@ async function apply(inputs: SchemaInputs): Promise<SchemaOutputs> {
 }
 
 export const schemaProvider = {
-  async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
-    return { inputs: news, failures: checkInputs(news) };
+  /**
+   * Validates the inputs, then lints the pending migrations: blocking errors (prod, or
+   * `lintBlocking: true`) are check failures, so `pulumi preview` fails; everything else comes back
+   * as the `lintWarnings` input (shown by `pulumi preview --diff`, never a diff by itself).
+   */
+  async check(olds: Record<string, unknown>, news: Record<string, unknown>) {
+    const failures = checkInputs(news);
+    if (failures.length) return { inputs: news, failures };
+    const { lintWarnings: _previous, ...rest } = news;
+    const lint = await lintPending(olds ?? {}, rest);
+    return { inputs: lint.warnings.length ? { ...rest, lintWarnings: lint.warnings } : rest, failures: lint.failures };
   },
 
   async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
