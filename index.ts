@@ -288,6 +288,7 @@ function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: p
       ownerRole: model.owner,
       placeholders: layer.placeholders,
       loadSeed: layer.loadSeed,
+      lintBlocking: layer.lintBlocking,
       checks: {
         managedSchemas: rlsSchemas(model),
         requiredExtensions: requiredExtensions(model, layer.optionalExtensions),

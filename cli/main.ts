@@ -141,7 +141,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     const env = opts.env ?? "local";
     const cfg = readStackConfig(root, env);
     const sqlRoot = path.join(root, "sql");
-    const files = () => loadLayerFiles({ sqlRoot, environment: cfg.environment, placeholders: cfg.placeholders, loadSeed: cfg.loadSeed });
+    const files = () => loadLayerFiles({ sqlRoot, environment: cfg.environment, placeholders: cfg.placeholders, loadSeed: cfg.loadSeed, seedSet: cfg.seedSet });
 
     if (command === "stop") {
       io.out(stopEmbedded(localServerDir(root)) ? "stopped the local PostgreSQL server" : "the local PostgreSQL server is not running");
@@ -170,6 +170,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
           sqlRoot,
           placeholders: cfg.placeholders,
           loadSeed: cfg.loadSeed,
+          seedSet: cfg.seedSet,
           checks: access.checks,
           beforeMigrate: access.beforeMigrate,
         });

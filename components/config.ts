@@ -78,6 +78,12 @@ export const DATABASE_SPEC = {
     default: false,
     doc: "Load the synthetic demo data in sql/seed/<env>/. Only local/dev may set true.",
   } as KeySpec<boolean>,
+  seedSet: {
+    kind: "string",
+    default: "dev",
+    allowed: { test: (v: string) => /^[a-z0-9_-]+$/.test(v), says: "a folder name under sql/seed/" },
+    doc: "Which sql/seed/<set>/ folder loadSeed applies (local uses the dev demo data).",
+  } as KeySpec<string>,
   lockTimeout: {
     kind: "duration",
     default: "5s",
@@ -118,6 +124,7 @@ export interface DatabaseLayerConfig {
   allowOutOfOrder: boolean;
   lintBlocking: boolean;
   loadSeed: boolean;
+  seedSet: string;
   lockTimeout: string;
   statementTimeout: string;
   migrationLockWaitSeconds: number;

@@ -13,6 +13,8 @@ export interface LayerSettings extends RunContext {
   sqlRoot: string;
   placeholders: Record<string, string>;
   loadSeed: boolean;
+  /** `seed/<seedSet>/` is loaded when loadSeed is set. Defaults to the environment name. */
+  seedSet?: string;
   /** What the checks require; `declaredPolicies` is computed from the files. */
   checks?: Omit<CheckOptions, "declaredPolicies">;
   /**
@@ -28,8 +30,8 @@ export interface LayerResult extends RunResult {
   checks: CheckResult[];
 }
 
-export function loadLayerFiles(s: Pick<LayerSettings, "sqlRoot" | "environment" | "placeholders" | "loadSeed">): SqlProject {
-  return loadProject(path.resolve(s.sqlRoot), { environment: s.environment, placeholders: s.placeholders, includeSeeds: s.loadSeed });
+export function loadLayerFiles(s: Pick<LayerSettings, "sqlRoot" | "environment" | "placeholders" | "loadSeed" | "seedSet">): SqlProject {
+  return loadProject(path.resolve(s.sqlRoot), { environment: s.environment, placeholders: s.placeholders, includeSeeds: s.loadSeed, seedSet: s.seedSet });
 }
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): string[] {

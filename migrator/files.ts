@@ -3,7 +3,7 @@
  *
  *   sql/migrations/YYYYMMDDNNN_description.sql        versioned (+ optional .down.sql)
  *   sql/functions/*.sql, sql/views/*.sql, sql/policies/*.sql   repeatable, in that order, by name
- *   sql/seed/<env>/*.sql                               demo data (local/dev only)
+ *   sql/seed/<set>/*.sql                               demo data (local/dev only; set = config seedSet)
  *
  * The checksum is the sha256 of the *rendered* text (placeholders filled for the environment) after
  * BOM removal and CRLF -> LF, so line-ending churn is not drift but any real edit is.
@@ -62,8 +62,10 @@ export interface LoadOptions {
   environment: string;
   /** Extra placeholders (`${name}`). `env` is always set from `environment`. */
   placeholders?: Record<string, string>;
-  /** Load `seed/<environment>/` files (only local/dev stacks enable it). */
+  /** Load seed files (only local/dev stacks enable it). */
   includeSeeds?: boolean;
+  /** Which `seed/<set>/` folder to load. Defaults to the environment name. */
+  seedSet?: string;
 }
 
 export function normalise(text: string): string {
@@ -76,11 +78,14 @@ export function sha256(text: string): string {
 
 const PLACEHOLDER_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Fills `${name}` placeholders; an unknown name is a problem naming the file and line. */
+/** Fills `${name}` placeholders; an unknown name outside a `--` comment is a problem naming the file and line. */
 export function render(text: string, file: string, values: Record<string, string>): { sql: string; problems: FileProblem[] } {
   const problems: FileProblem[] = [];
   const sql = text.replace(PLACEHOLDER_RE, (whole, name: string, offset: number) => {
     if (Object.prototype.hasOwnProperty.call(values, name)) return values[name];
+    // An unknown name in a `--` comment (prose about placeholders) is left alone, not an error.
+    const lineStart = text.lastIndexOf("\n", offset) + 1;
+    if (text.slice(lineStart, offset).includes("--")) return whole;
     const line = text.slice(0, offset).split("\n").length;
     problems.push({ file, message: `line ${line}: unknown placeholder ${whole} (known: ${Object.keys(values).map((k) => "${" + k + "}").join(", ")})` });
     return whole;
@@ -166,7 +171,7 @@ export function loadProject(root: string, opts: LoadOptions): SqlProject {
       return [{ ...read(rel), kind, key: rel }];
     });
   const repeatables = REPEATABLE_DIRS.flatMap((d) => loadRepeatables(d, d));
-  const seeds = opts.includeSeeds ? loadRepeatables(`seed/${opts.environment}`, "seed") : [];
+  const seeds = opts.includeSeeds ? loadRepeatables(`seed/${opts.seedSet ?? opts.environment}`, "seed") : [];
 
   // Stray .sql files elsewhere under sql/migrations subfolders are ignored on purpose; but a
   // non-.sql file that looks like a migration (e.g. .SQL, .sql.txt) is worth telling about.

@@ -85,6 +85,8 @@ create trigger audit_changes after insert or update or delete on app.patients
 
 -- ---------------------------------------------------------------------------------------------
 
+-- phi-db:not-phi first_name a clinician's directory name, not patient information
+-- phi-db:not-phi last_name a clinician's directory name, not patient information
 create table app.providers (
   id                     uuid        not null default gen_random_uuid(),
   organization_id        uuid        not null,
