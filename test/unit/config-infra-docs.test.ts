@@ -1,5 +1,5 @@
 /**
- * docs/README-infrastructure.md documents every infrastructure key with its default, what it
+ * README.md ("Configuration keys" of the infrastructure chapter) documents every infrastructure key with its default, what it
  * allows and the dev/prod values: this keeps the table and INFRA_SPEC / the stack files in step.
  */
 import * as fs from "fs";
@@ -7,7 +7,11 @@ import * as path from "path";
 import { AnySpec, INFRA_SPEC } from "../../components/config";
 import { readStackFile, REPO_ROOT } from "../support/mocks";
 
-const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "README-infrastructure.md"), "utf8");
+const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+const start = readme.indexOf("### Configuration keys");
+if (start < 0) throw new Error("README.md has no '### Configuration keys' section");
+const end = readme.indexOf("\n### Running it with an AWS account", start);
+const doc = readme.slice(start, end < 0 ? undefined : end);
 const rows = new Map<string, string[]>();
 for (const line of doc.split("\n")) {
   const m = /^\| `([A-Za-z]+)` \|(.*)\|$/.exec(line);
