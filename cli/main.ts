@@ -26,6 +26,7 @@ commands:
   verify     run the post-apply checks (RLS forced + policies, orphan policies, extensions, ...)
   lint       lint pending migrations (squawk + phi-db rules)
   rollback   revert the newest migration(s) with their down files (local/dev only)
+  report     write the audit report phi-db-report-<env>.md and .json (infrastructure posture + live database facts)
   stop       stop the local embedded PostgreSQL server (--local)
 
 options:
@@ -38,6 +39,8 @@ options:
   --apply-access        up: apply the access model as SQL first (always with --local; on RDS Pulumi does it)
   --steps <n>           rollback: how many migrations to revert (default 1)
   --to <version>        rollback: revert every migration newer than this version
+  --out <dir>           report: folder for the report files (default: the working directory)
+  --stack-outputs <f>   report: JSON of 'pulumi stack output --json' for the stack (default: its configuration only)
 `;
 
 export class UsageError extends Error {}
@@ -122,6 +125,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         "apply-access": { type: "boolean" },
         steps: { type: "string" },
         to: { type: "string" },
+        out: { type: "string" },
+        "stack-outputs": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -147,7 +152,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       io.out(stopEmbedded(localServerDir(root)) ? "stopped the local PostgreSQL server" : "the local PostgreSQL server is not running");
       return 0;
     }
-    if (!["up", "plan", "status", "verify", "lint", "rollback"].includes(command)) throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
+    if (!["up", "plan", "status", "verify", "lint", "rollback", "report"].includes(command)) throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
 
     if (command === "lint") {
       // Lint needs no database: without one it lints every migration file (cli/lint-command.ts).
@@ -221,6 +226,11 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         const r = await revert(ctx, files(), { steps, toVersion: opts.to });
         io.out(r.reverted.length ? `reverted ${r.reverted.map((x) => x.file).join(", ")}` : "nothing to revert");
         return 0;
+      }
+      case "report": {
+        const { reportCommand } = await import("./report");
+        const stackOutputsFile = opts["stack-outputs"] !== undefined ? path.resolve(opts["stack-outputs"]) : undefined;
+        return reportCommand({ root, env, connection: t.connection, display: t.display, files: files(), checks: access.checks, stackOutputsFile, outDir: opts.out }, io);
       }
     }
     return 2;
