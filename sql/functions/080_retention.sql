@@ -15,7 +15,10 @@
 --                                   become unlinkable
 --   audit.security_events, share_audit, phi_access_log, erasure_log   older than the audit period
 --   audit.log                       whole monthly partitions entirely older than the audit period
---                                   are dropped (rows are never deleted one by one)
+--                                   are DETACHED into audit.log_archive (app.detach_expired_partitions,
+--                                   functions/100): never dropped here, never deleted row by row; an
+--                                   archived month is dropped only by audit.release_archived_partition
+--                                   with the receipt of its export to the audit-export bucket
 -- SECURITY INVOKER: effective only as the owner (run by app.run_maintenance or an operator).
 
 create or replace function app.retention_setting(p_key text, p_default integer)
@@ -44,7 +47,6 @@ declare
   v_audit      interval := greatest(make_interval(years => app.retention_setting('retention.audit_years', 6)), audit.evidence_retention());
   v_rule       record;
   v_n          bigint;
-  v_part       record;
   v_total      jsonb := '{}';
 begin
   -- Deleted documents: queue their S3 objects before their metadata goes.
@@ -94,23 +96,9 @@ begin
     return next;
   end loop;
 
-  -- audit.log: drop monthly partitions that end before the audit cut-off.
-  v_n := 0;
-  for v_part in
-    select c.oid::regclass as part,
-           to_date(substring(c.relname from '_p([0-9]{4}_[0-9]{2})$'), 'YYYY_MM') as month
-      from pg_catalog.pg_inherits i
-      join pg_catalog.pg_class c on c.oid = i.inhrelid
-     where i.inhparent = 'audit.log'::regclass
-       and c.relname ~ '_p[0-9]{4}_[0-9]{2}$'
-  loop
-    if (v_part.month + interval '1 month') at time zone 'UTC' <= v_now - v_audit then
-      if not p_dry_run then
-        execute format('drop table %s', v_part.part);
-      end if;
-      v_n := v_n + 1;
-    end if;
-  end loop;
+  -- audit.log: detach monthly partitions that end before the audit cut-off into audit.log_archive
+  -- (functions/100_partition_maintenance.sql); the dry run only counts them.
+  select count(*) into v_n from app.detach_expired_partitions(p_dry_run) d where d.parent = 'audit.log';
   item := 'audit.log (partitions)';
   rows_affected := v_n;
   v_total := v_total || jsonb_build_object('audit.log partitions', v_n);
@@ -123,4 +111,4 @@ end
 $fn$;
 
 comment on function app.purge_expired_data(boolean) is
-  'Applies the retention rules (tenant.instance_settings, category retention) and returns rows removed per item; dry_run only counts. Audit evidence: never younger than six years; audit.log loses whole expired partitions only.';
+  'Applies the retention rules (tenant.instance_settings, category retention) and returns rows removed per item; dry_run only counts. Audit evidence: never younger than six years; expired audit.log months are detached whole into audit.log_archive (item audit.log (partitions)), never dropped.';

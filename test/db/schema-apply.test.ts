@@ -29,14 +29,14 @@ const EXPECTED_TABLES = [
   "app.products", "app.orders", "app.order_items", "app.cart_items",
   // audit
   "audit.log", "audit.chain_heads", "audit.hash_salts", "audit.phi_access_log", "audit.security_events",
-  "audit.share_audit", "audit.erasure_log",
+  "audit.share_audit", "audit.erasure_log", "audit.log_archive",
   // storage, cache, logs, analytics
   "storage_meta.objects", "storage_meta.object_chunks", "storage_meta.quotas", "storage_meta.deletion_queue",
   "cache.analysis_results", "logs.performance_logs", "analytics.metrics",
 ];
 
 /** Append-only evidence: rows are never updated, so they carry created_at/occurred_at but no updated_at. */
-const APPEND_ONLY = ["audit.log", "audit.phi_access_log", "audit.security_events", "audit.share_audit", "audit.erasure_log"];
+const APPEND_ONLY = ["audit.log", "audit.log_archive", "audit.phi_access_log", "audit.security_events", "audit.share_audit", "audit.erasure_log"];
 
 /** Top-level tables (partitions excluded) of the managed schemas. */
 async function topLevelTables(): Promise<string[]> {
