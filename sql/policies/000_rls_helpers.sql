@@ -1,0 +1,325 @@
+-- policies/000_rls_helpers.sql
+-- What: the helper functions every row-level security policy calls, and the partition sync.
+--   Membership helpers (SECURITY DEFINER, search_path pinned, STABLE): each answers one question about
+--   the CALLER only (auth.uid() from request.jwt.claims) and returns an array of ids, never rows of
+--   other people. Policies call them as `col = any ((select helper())::uuid[])`, so PostgreSQL evaluates each
+--   helper once per statement (an InitPlan) instead of once per row, and the comparison can use the
+--   index on `col`.
+--     tenant.rls_org_ids(types)            organizations where the caller is an ACTIVE member (of the
+--                                          given user types; NULL = any type)
+--     tenant.rls_admin_member_ids()        people who are members of an organization the caller administers
+--     app.rls_patient_ids()                the caller's own patient records (patients.profile_id)
+--     app.rls_provider_ids()               the caller's own ACTIVE provider records (provider or admin
+--                                          membership active in that organization)
+--     app.rls_treated_patient_ids()        patients the caller treats: an appointment (not cancelled)
+--                                          with one of the caller's provider records
+--     app.rls_psychotherapy_consent_patient_ids()  patients who consented (psychotherapy_notes_access,
+--                                          granted_to = caller, not revoked, not expired)
+--     app.rls_crisis_patient_ids() / app.rls_crisis_org_ids()  valid break-glass grants of the caller
+--                                          (one patient / a whole organization)
+--     app.rls_own_ai_session_ids(), app.rls_shared_ai_session_ids(), app.rls_own_share_ids(),
+--     app.rls_own_order_ids()               ownership through a parent row (no policy recursion)
+--     app.rls_request_context_allowed()    the optional IP allow-list / business-hours switches
+--                                          (tenant.instance_settings keys security.ip_allowlist and
+--                                          security.business_hours), used by RESTRICTIVE policies
+--   Why SECURITY DEFINER: a policy on table X that reads table Y with the caller's rights is subject to
+--   Y's policies (and recursion when Y's policies read X); the helpers run as the owner (phi_owner,
+--   which has an owner policy on every table) and reveal only facts about the caller.
+--   app.sync_partition_policies(parent): re-copies the parent's current policies onto every existing
+--   partition (a partition queried directly applies ITS policies, not the parent's). New partitions
+--   get them from app.copy_partition_safeguards; the policy files call this after changing a parent.
+-- Grants: none here. The access model gives `authenticated` EXECUTE on every function in app and tenant
+-- (anon and service_role have none), so only authenticated policies call these helpers.
+
+create or replace function tenant.rls_org_ids(p_user_types text[] default null)
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(m.organization_id), '{}')
+    from tenant.organization_members m
+   where m.user_id = auth.uid()
+     and m.status = 'active'
+     and (p_user_types is null or m.user_type = any (p_user_types))
+$fn$;
+
+comment on function tenant.rls_org_ids(text[]) is
+  'RLS helper: organizations where the caller (auth.uid()) is an active member, optionally only with one of the given user types. Empty when there is no caller.';
+
+create or replace function tenant.rls_admin_member_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(distinct m.user_id), '{}')
+    from tenant.organization_members m
+   where m.organization_id = any (tenant.rls_org_ids(array['admin']))
+$fn$;
+
+comment on function tenant.rls_admin_member_ids() is
+  'RLS helper: people (profile ids) who are members of an organization the caller administers.';
+
+create or replace function app.rls_patient_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(p.id), '{}')
+    from app.patients p
+   where p.profile_id = auth.uid()
+$fn$;
+
+comment on function app.rls_patient_ids() is 'RLS helper: the caller''s own patient records (app.patients.profile_id = auth.uid()).';
+
+create or replace function app.rls_provider_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(pr.id), '{}')
+    from app.providers pr
+    join tenant.organization_members m
+      on m.organization_id = pr.organization_id and m.user_id = pr.profile_id
+   where pr.profile_id = auth.uid()
+     and pr.status = 'active'
+     and m.status = 'active'
+     and m.user_type in ('provider', 'admin')
+$fn$;
+
+comment on function app.rls_provider_ids() is
+  'RLS helper: the caller''s active provider records, in organizations where the caller is an active provider (or admin) member.';
+
+create or replace function app.rls_treated_patient_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(distinct a.patient_id), '{}')
+    from app.appointments a
+   where a.provider_id = any (app.rls_provider_ids())
+     and a.status <> 'cancelled'
+$fn$;
+
+comment on function app.rls_treated_patient_ids() is
+  'RLS helper: patients the caller treats, i.e. who have an appointment (not cancelled) with one of the caller''s provider records.';
+
+create or replace function app.rls_psychotherapy_consent_patient_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(distinct c.patient_id), '{}')
+    from app.patient_consents c
+   where c.granted_to = auth.uid()
+     and c.consent_type = 'psychotherapy_notes_access'
+     and c.revoked_at is null
+     and c.granted_at <= now()
+     and (c.valid_until is null or c.valid_until > now())
+$fn$;
+
+comment on function app.rls_psychotherapy_consent_patient_ids() is
+  'RLS helper: patients whose psychotherapy_notes_access consent names the caller and is neither revoked nor expired.';
+
+create or replace function app.rls_crisis_patient_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(distinct g.patient_id), '{}')
+    from app.crisis_access_grants g
+   where g.grantee_id = auth.uid()
+     and g.patient_id is not null
+     and g.revoked_at is null
+     and g.granted_at <= now()
+     and g.expires_at > now()
+$fn$;
+
+comment on function app.rls_crisis_patient_ids() is 'RLS helper: patients covered by a valid (unexpired, unrevoked) crisis access grant of the caller.';
+
+create or replace function app.rls_crisis_org_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(distinct g.organization_id), '{}')
+    from app.crisis_access_grants g
+   where g.grantee_id = auth.uid()
+     and g.patient_id is null
+     and g.revoked_at is null
+     and g.granted_at <= now()
+     and g.expires_at > now()
+$fn$;
+
+comment on function app.rls_crisis_org_ids() is
+  'RLS helper: organizations for which the caller holds a valid organization-wide crisis access grant (patient_id NULL).';
+
+create or replace function app.rls_own_ai_session_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(s.id), '{}')
+    from app.ai_doctor_sessions s
+   where s.patient_id = any (app.rls_patient_ids())
+$fn$;
+
+comment on function app.rls_own_ai_session_ids() is 'RLS helper: AI-doctor sessions of the caller''s own patient records.';
+
+create or replace function app.rls_shared_ai_session_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(distinct sp.session_id), '{}')
+    from app.ai_doctor_sharing_permissions sp
+   where sp.provider_id = any (app.rls_provider_ids())
+     and sp.revoked_at is null
+     and (sp.expires_at is null or sp.expires_at > now())
+$fn$;
+
+comment on function app.rls_shared_ai_session_ids() is
+  'RLS helper: AI-doctor sessions a patient shares with one of the caller''s provider records (not revoked, not expired).';
+
+create or replace function app.rls_own_share_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(s.id), '{}')
+    from app.healthcare_shares s
+   where s.user_id = auth.uid()
+$fn$;
+
+comment on function app.rls_own_share_ids() is 'RLS helper: healthcare shares the caller owns.';
+
+create or replace function app.rls_own_order_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $fn$
+  select coalesce(array_agg(o.id), '{}')
+    from app.orders o
+   where o.patient_id = any (app.rls_patient_ids())
+$fn$;
+
+comment on function app.rls_own_order_ids() is 'RLS helper: e-commerce orders of the caller''s own patient records.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Optional request-context restrictions (IP allow-list, business hours)
+-- ---------------------------------------------------------------------------------------------
+-- Switched on per stack by a row in tenant.instance_settings (category 'security'); absent = off:
+--   security.ip_allowlist    ["10.0.0.0/8", "203.0.113.7/32"]: the request's client IP
+--                            (auth.client_ip(): request.client_ip or the first X-Forwarded-For hop)
+--                            must be inside one of them; a request without a client IP is refused.
+--   security.business_hours  {"timezone": "America/New_York", "days": [1,2,3,4,5], "start": "07:00", "end": "19:00"}
+--                            days are ISO weekdays (1 = Monday); the current time in that time zone
+--                            must be in [start, end). A caller holding a valid crisis access grant is
+--                            exempt (break-glass care must not stop at night).
+-- A malformed setting fails CLOSED (no access) rather than silently switching the restriction off.
+
+create or replace function app.rls_request_context_allowed()
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $fn$
+declare
+  v_allow jsonb;
+  v_hours jsonb;
+  v_ip    inet;
+  v_local timestamp;
+  v_start time;
+  v_end   time;
+begin
+  select s.setting_value into v_allow from tenant.instance_settings s where s.setting_key = 'security.ip_allowlist';
+  select s.setting_value into v_hours from tenant.instance_settings s where s.setting_key = 'security.business_hours';
+
+  if v_allow is not null and v_allow <> 'null'::jsonb then
+    v_ip := auth.client_ip();
+    begin
+      if v_ip is null or jsonb_typeof(v_allow) <> 'array' or not exists (
+           select from jsonb_array_elements_text(v_allow) as a(cidr) where v_ip <<= a.cidr::cidr) then
+        return false;
+      end if;
+    exception when others then
+      return false;  -- malformed allow-list: closed
+    end;
+  end if;
+
+  if v_hours is not null and v_hours <> 'null'::jsonb then
+    begin
+      v_local := now() at time zone coalesce(v_hours ->> 'timezone', 'UTC');
+      v_start := coalesce((v_hours ->> 'start')::time, time '00:00');
+      v_end   := coalesce((v_hours ->> 'end')::time, time '24:00');
+      if not (extract(isodow from v_local)::int in (select (d.value)::int from jsonb_array_elements_text(coalesce(v_hours -> 'days', '[1,2,3,4,5]')) as d)
+              and v_local::time >= v_start and v_local::time < v_end) then
+        -- Outside business hours: only break-glass grantees pass.
+        return cardinality(app.rls_crisis_patient_ids()) > 0 or cardinality(app.rls_crisis_org_ids()) > 0;
+      end if;
+    exception when others then
+      return false;  -- malformed business hours: closed
+    end;
+  end if;
+  return true;
+end
+$fn$;
+
+comment on function app.rls_request_context_allowed() is
+  'RLS helper for the RESTRICTIVE request_context_guard policies: false when the optional IP allow-list (security.ip_allowlist) or business hours (security.business_hours, crisis grantees exempt) in tenant.instance_settings exclude the current request. True when neither is set.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Partitions
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function app.sync_partition_policies(p_parent regclass)
+returns integer
+language plpgsql
+volatile
+set search_path = ''
+as $fn$
+declare
+  v_part regclass;
+  v_pol  name;
+  v_n    integer := 0;
+begin
+  for v_part in
+    select i.inhrelid::regclass from pg_catalog.pg_inherits i where i.inhparent = p_parent
+  loop
+    -- Drop the partition's policies and copy the parent's current set (same names, same text).
+    for v_pol in select p.polname from pg_catalog.pg_policy p where p.polrelid = v_part loop
+      execute format('drop policy %I on %s', v_pol, v_part);
+    end loop;
+    perform app.copy_partition_safeguards(p_parent, v_part);
+    v_n := v_n + 1;
+  end loop;
+  return v_n;
+end
+$fn$;
+
+comment on function app.sync_partition_policies(regclass) is
+  'Re-copies the parent''s current policies onto every existing partition (run as the owner after changing a partitioned table''s policies). Returns the number of partitions synced.';
