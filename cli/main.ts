@@ -23,7 +23,7 @@ commands:
   up         apply the access model (--local), pending migrations, changed repeatables, then verify
   plan       show what 'up' would apply (pending migrations, changed repeatables, errors)
   status     show the ledger: what is applied, when, by whom; and what is pending
-  verify     run the post-apply checks (RLS forced + policies, orphan policies, extensions, ...)
+  verify     run the post-apply checks (RLS forced + policies, orphan policies, extensions, ...) and print the RLS policy and attack matrices
   lint       lint pending migrations (squawk + phi-db rules)
   rollback   revert the newest migration(s) with their down files (local/dev only)
   report     write the audit report phi-db-report-<env>.md and .json (infrastructure posture + live database facts)
@@ -212,8 +212,15 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         const client: Client = await connect(t.connection, `phi-db verify (${env}/${cfg.environment})`);
         try {
           const results = await runChecks(client, { ...access.checks, declaredPolicies: await declaredPolicies(files()) });
-          if (opts.json) io.out(JSON.stringify({ checks: results }, null, 2));
-          else for (const r of results) io.out(`${r.ok ? "ok    " : "FAILED"} ${r.name}${r.failures.map((f) => "\n         " + f).join("")}`);
+          // RLS matrices (informational): per table x role x command from the catalog, and the attack
+          // matrix measured with a rolled-back fixture where this session may act as every role.
+          const { verifyMatrices, verifyMatricesText } = await import("../migrator/rls-matrix");
+          const matrices = await verifyMatrices(client, { owner: access.owner, managedSchemas: access.checks.managedSchemas, environment: cfg.environment });
+          if (opts.json) io.out(JSON.stringify({ checks: results, ...matrices }, null, 2));
+          else {
+            for (const r of results) io.out(`${r.ok ? "ok    " : "FAILED"} ${r.name}${r.failures.map((f) => "\n         " + f).join("")}`);
+            for (const line of verifyMatricesText(matrices)) io.out(line);
+          }
           return results.every((r) => r.ok) ? 0 : 1;
         } finally {
           await client.end();

@@ -146,3 +146,127 @@ export async function runChecks(client: Client, opts: CheckOptions): Promise<Che
   results.push({ name: "views-invoker", ok: definerViews.length === 0, failures: definerViews });
   return results;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Policy matrix (read from the catalog; informational, not one of the failing checks above)
+// ---------------------------------------------------------------------------------------------
+
+export const POLICY_COMMANDS = ["SELECT", "INSERT", "UPDATE", "DELETE"] as const;
+export type PolicyCommand = (typeof POLICY_COMMANDS)[number];
+
+export interface PolicyMatrixOptions {
+  /** Schemas whose tables are listed (the RLS-managed schemas). */
+  managedSchemas: string[];
+  /** Roles to list (the request roles, plus e.g. auditor and analytics_reader). */
+  requestRoles: string[];
+}
+
+export interface PolicyMatrixEntry {
+  table: string;
+  role: string;
+  command: PolicyCommand;
+  /** The role holds the table privilege for this command. */
+  granted: boolean;
+  /** Permissive policies that apply to the role and command and can let a row through (not `false`). */
+  policies: string[];
+  /** Restrictive policies that apply (they can only take rows away). */
+  restrictive: string[];
+  /** granted and at least one permissive policy: some rows can be reached. */
+  allowed: boolean;
+}
+
+export interface PolicyMatrix {
+  entries: PolicyMatrixEntry[];
+  /** "table role COMMAND": a privilege no policy backs (row-level security denies every row). */
+  grantedWithoutPolicy: string[];
+  /** "table role COMMAND": a policy for a role that lacks the privilege (dead policy). */
+  policyWithoutGrant: string[];
+  /** Partitions whose policies differ from their parent's (a partition queried directly applies its own). */
+  partitionDrift: string[];
+}
+
+/**
+ * Per table (partitions excluded) x role x command: does the role hold the privilege, which
+ * policies apply. A policy applies to a role when it names the role, PUBLIC, or a role the given
+ * role is a member of. A permissive policy whose USING (for SELECT/DELETE) or WITH CHECK (for
+ * INSERT) is the constant `false` (baseline_deny_all) lets nothing through and is not listed.
+ */
+export async function policyMatrix(client: Client, opts: PolicyMatrixOptions): Promise<PolicyMatrix> {
+  const tables = await client.query(
+    `select c.oid, format('%s.%s', n.nspname, c.relname) as name
+       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1::text[])
+      order by 2`,
+    [opts.managedSchemas],
+  );
+  const roles = await client.query(`select oid, rolname from pg_catalog.pg_roles where rolname = any($1::text[]) order by rolname`, [opts.requestRoles]);
+  const policies = await client.query(
+    `select p.polrelid as rel, p.polname as name, p.polpermissive as permissive, p.polcmd as cmd, p.polroles as roles,
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid) as qual, pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) as with_check
+       from pg_catalog.pg_policy p
+       join pg_catalog.pg_class c on c.oid = p.polrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any($1::text[]) and not c.relispartition
+      order by p.polname`,
+    [opts.managedSchemas],
+  );
+  // role oid -> oids of the roles it is a member of (directly or not), itself included
+  const member = await client.query(
+    `select r.oid as role, m.oid as of from pg_catalog.pg_roles r cross join pg_catalog.pg_roles m
+      where r.rolname = any($1::text[]) and pg_catalog.pg_has_role(r.oid, m.oid, 'MEMBER')`,
+    [opts.requestRoles],
+  );
+  const memberships = new Map<number, Set<number>>();
+  for (const m of member.rows) {
+    if (!memberships.has(Number(m.role))) memberships.set(Number(m.role), new Set());
+    memberships.get(Number(m.role))!.add(Number(m.of));
+  }
+  const privileges = await client.query(
+    `select c.oid as rel, r.oid as role, k.cmd, pg_catalog.has_table_privilege(r.oid, c.oid, k.cmd) as ok
+       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      cross join pg_catalog.pg_roles r
+      cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as k(cmd)
+      where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1::text[]) and r.rolname = any($2::text[])`,
+    [opts.managedSchemas, opts.requestRoles],
+  );
+  const hasPrivilege = new Set(privileges.rows.filter((x) => x.ok).map((x) => `${x.rel}/${x.role}/${x.cmd}`));
+  const CMD: Record<PolicyCommand, string> = { SELECT: "r", INSERT: "a", UPDATE: "w", DELETE: "d" };
+  const entries: PolicyMatrixEntry[] = [];
+  const grantedWithoutPolicy: string[] = [];
+  const policyWithoutGrant: string[] = [];
+  for (const t of tables.rows) {
+    for (const r of roles.rows) {
+      const of = memberships.get(Number(r.oid)) ?? new Set<number>();
+      for (const command of POLICY_COMMANDS) {
+        const granted = hasPrivilege.has(`${t.oid}/${r.oid}/${command}`);
+        const applicable = policies.rows.filter(
+          (p) =>
+            Number(p.rel) === Number(t.oid) &&
+            (p.cmd === "*" || p.cmd === CMD[command]) &&
+            (p.roles as number[]).some((o) => Number(o) === 0 || of.has(Number(o))),
+        );
+        const lets = (p: { qual: string | null; with_check: string | null }) =>
+          command === "INSERT" ? p.with_check !== "false" : p.qual !== "false";
+        const permissive = applicable.filter((p) => p.permissive && lets(p)).map((p) => p.name as string);
+        const restrictive = applicable.filter((p) => !p.permissive).map((p) => p.name as string);
+        const allowed = granted && permissive.length > 0;
+        entries.push({ table: t.name, role: r.rolname, command, granted, policies: permissive, restrictive, allowed });
+        const key = `${t.name} ${r.rolname} ${command}`;
+        if (granted && permissive.length === 0) grantedWithoutPolicy.push(key);
+        if (!granted && applicable.some((p) => p.permissive && lets(p) && (p.roles as number[]).some((o) => Number(o) !== 0))) policyWithoutGrant.push(key);
+      }
+    }
+  }
+  const drift = await client.query(
+    `select format('%s.%s', n.nspname, c.relname) as part
+       from pg_catalog.pg_inherits i
+       join pg_catalog.pg_class c on c.oid = i.inhrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any($1::text[])
+        and array(select p.polname || p.polpermissive::text || p.polcmd::text || p.polroles::text || coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')
+                    from pg_catalog.pg_policy p where p.polrelid = i.inhrelid order by 1)
+         <> array(select p.polname || p.polpermissive::text || p.polcmd::text || p.polroles::text || coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')
+                    from pg_catalog.pg_policy p where p.polrelid = i.inhparent order by 1)
+      order by 1`,
+    [opts.managedSchemas],
+  );
+  return { entries, grantedWithoutPolicy, policyWithoutGrant, partitionDrift: drift.rows.map((r) => `${r.part}: its policies differ from its parent's`) };
+}

@@ -33,16 +33,20 @@
 
 create or replace function tenant.rls_org_ids(p_user_types text[] default null)
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(m.organization_id), '{}')
-    from tenant.organization_members m
-   where m.user_id = auth.uid()
-     and m.status = 'active'
-     and (p_user_types is null or m.user_type = any (p_user_types))
+begin
+  return (
+    select coalesce(array_agg(m.organization_id), '{}')
+      from tenant.organization_members m
+     where m.user_id = (select auth.uid())
+       and m.status = 'active'
+       and (p_user_types is null or m.user_type = any (p_user_types))
+  );
+end
 $fn$;
 
 comment on function tenant.rls_org_ids(text[]) is
@@ -50,14 +54,18 @@ comment on function tenant.rls_org_ids(text[]) is
 
 create or replace function tenant.rls_admin_member_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(distinct m.user_id), '{}')
-    from tenant.organization_members m
-   where m.organization_id = any (tenant.rls_org_ids(array['admin']))
+begin
+  return (
+    select coalesce(array_agg(distinct m.user_id), '{}')
+      from tenant.organization_members m
+     where m.organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[])
+  );
+end
 $fn$;
 
 comment on function tenant.rls_admin_member_ids() is
@@ -65,33 +73,41 @@ comment on function tenant.rls_admin_member_ids() is
 
 create or replace function app.rls_patient_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(p.id), '{}')
-    from app.patients p
-   where p.profile_id = auth.uid()
+begin
+  return (
+    select coalesce(array_agg(p.id), '{}')
+      from app.patients p
+     where p.profile_id = (select auth.uid())
+  );
+end
 $fn$;
 
 comment on function app.rls_patient_ids() is 'RLS helper: the caller''s own patient records (app.patients.profile_id = auth.uid()).';
 
 create or replace function app.rls_provider_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(pr.id), '{}')
-    from app.providers pr
-    join tenant.organization_members m
-      on m.organization_id = pr.organization_id and m.user_id = pr.profile_id
-   where pr.profile_id = auth.uid()
-     and pr.status = 'active'
-     and m.status = 'active'
-     and m.user_type in ('provider', 'admin')
+begin
+  return (
+    select coalesce(array_agg(pr.id), '{}')
+      from app.providers pr
+      join tenant.organization_members m
+        on m.organization_id = pr.organization_id and m.user_id = pr.profile_id
+     where pr.profile_id = (select auth.uid())
+       and pr.status = 'active'
+       and m.status = 'active'
+       and m.user_type in ('provider', 'admin')
+  );
+end
 $fn$;
 
 comment on function app.rls_provider_ids() is
@@ -99,15 +115,19 @@ comment on function app.rls_provider_ids() is
 
 create or replace function app.rls_treated_patient_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(distinct a.patient_id), '{}')
-    from app.appointments a
-   where a.provider_id = any (app.rls_provider_ids())
-     and a.status <> 'cancelled'
+begin
+  return (
+    select coalesce(array_agg(distinct a.patient_id), '{}')
+      from app.appointments a
+     where a.provider_id = any ((select app.rls_provider_ids())::uuid[])
+       and a.status <> 'cancelled'
+  );
+end
 $fn$;
 
 comment on function app.rls_treated_patient_ids() is
@@ -115,18 +135,22 @@ comment on function app.rls_treated_patient_ids() is
 
 create or replace function app.rls_psychotherapy_consent_patient_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(distinct c.patient_id), '{}')
-    from app.patient_consents c
-   where c.granted_to = auth.uid()
-     and c.consent_type = 'psychotherapy_notes_access'
-     and c.revoked_at is null
-     and c.granted_at <= now()
-     and (c.valid_until is null or c.valid_until > now())
+begin
+  return (
+    select coalesce(array_agg(distinct c.patient_id), '{}')
+      from app.patient_consents c
+     where c.granted_to = (select auth.uid())
+       and c.consent_type = 'psychotherapy_notes_access'
+       and c.revoked_at is null
+       and c.granted_at <= now()
+       and (c.valid_until is null or c.valid_until > now())
+  );
+end
 $fn$;
 
 comment on function app.rls_psychotherapy_consent_patient_ids() is
@@ -134,36 +158,44 @@ comment on function app.rls_psychotherapy_consent_patient_ids() is
 
 create or replace function app.rls_crisis_patient_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(distinct g.patient_id), '{}')
-    from app.crisis_access_grants g
-   where g.grantee_id = auth.uid()
-     and g.patient_id is not null
-     and g.revoked_at is null
-     and g.granted_at <= now()
-     and g.expires_at > now()
+begin
+  return (
+    select coalesce(array_agg(distinct g.patient_id), '{}')
+      from app.crisis_access_grants g
+     where g.grantee_id = (select auth.uid())
+       and g.patient_id is not null
+       and g.revoked_at is null
+       and g.granted_at <= now()
+       and g.expires_at > now()
+  );
+end
 $fn$;
 
 comment on function app.rls_crisis_patient_ids() is 'RLS helper: patients covered by a valid (unexpired, unrevoked) crisis access grant of the caller.';
 
 create or replace function app.rls_crisis_org_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(distinct g.organization_id), '{}')
-    from app.crisis_access_grants g
-   where g.grantee_id = auth.uid()
-     and g.patient_id is null
-     and g.revoked_at is null
-     and g.granted_at <= now()
-     and g.expires_at > now()
+begin
+  return (
+    select coalesce(array_agg(distinct g.organization_id), '{}')
+      from app.crisis_access_grants g
+     where g.grantee_id = (select auth.uid())
+       and g.patient_id is null
+       and g.revoked_at is null
+       and g.granted_at <= now()
+       and g.expires_at > now()
+  );
+end
 $fn$;
 
 comment on function app.rls_crisis_org_ids() is
@@ -171,30 +203,38 @@ comment on function app.rls_crisis_org_ids() is
 
 create or replace function app.rls_own_ai_session_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(s.id), '{}')
-    from app.ai_doctor_sessions s
-   where s.patient_id = any (app.rls_patient_ids())
+begin
+  return (
+    select coalesce(array_agg(s.id), '{}')
+      from app.ai_doctor_sessions s
+     where s.patient_id = any ((select app.rls_patient_ids())::uuid[])
+  );
+end
 $fn$;
 
 comment on function app.rls_own_ai_session_ids() is 'RLS helper: AI-doctor sessions of the caller''s own patient records.';
 
 create or replace function app.rls_shared_ai_session_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(distinct sp.session_id), '{}')
-    from app.ai_doctor_sharing_permissions sp
-   where sp.provider_id = any (app.rls_provider_ids())
-     and sp.revoked_at is null
-     and (sp.expires_at is null or sp.expires_at > now())
+begin
+  return (
+    select coalesce(array_agg(distinct sp.session_id), '{}')
+      from app.ai_doctor_sharing_permissions sp
+     where sp.provider_id = any ((select app.rls_provider_ids())::uuid[])
+       and sp.revoked_at is null
+       and (sp.expires_at is null or sp.expires_at > now())
+  );
+end
 $fn$;
 
 comment on function app.rls_shared_ai_session_ids() is
@@ -202,28 +242,36 @@ comment on function app.rls_shared_ai_session_ids() is
 
 create or replace function app.rls_own_share_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(s.id), '{}')
-    from app.healthcare_shares s
-   where s.user_id = auth.uid()
+begin
+  return (
+    select coalesce(array_agg(s.id), '{}')
+      from app.healthcare_shares s
+     where s.user_id = (select auth.uid())
+  );
+end
 $fn$;
 
 comment on function app.rls_own_share_ids() is 'RLS helper: healthcare shares the caller owns.';
 
 create or replace function app.rls_own_order_ids()
 returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $fn$
-  select coalesce(array_agg(o.id), '{}')
-    from app.orders o
-   where o.patient_id = any (app.rls_patient_ids())
+begin
+  return (
+    select coalesce(array_agg(o.id), '{}')
+      from app.orders o
+     where o.patient_id = any ((select app.rls_patient_ids())::uuid[])
+  );
+end
 $fn$;
 
 comment on function app.rls_own_order_ids() is 'RLS helper: e-commerce orders of the caller''s own patient records.';
