@@ -89,9 +89,6 @@ async function runStatements(client: Client, file: string, statements: Statement
   }
 }
 
-async function statementsOf(t: SqlText): Promise<Statement[]> {
-  return splitStatements(t.sql, t.file);
-}
 
 const quoteIdent = (s: string) => '"' + s.replace(/"/g, '""') + '"';
 
@@ -109,16 +106,22 @@ interface Ledger {
   stack: string;
 }
 
-async function recordApplied(l: Ledger, kind: HistoryKind, key: string, version: string | null, name: string, t: SqlText, ms: number) {
-  await l.client.query(
-    `insert into ${LEDGER_SCHEMA}.schema_history (key, kind, version, name, script, checksum, environment, stack, duration_ms)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     on conflict (key) do update set checksum = excluded.checksum, script = excluded.script, name = excluded.name,
-       applied_by = session_user, applied_at = clock_timestamp(), environment = excluded.environment,
-       stack = excluded.stack, duration_ms = excluded.duration_ms`,
-    [key, kind, version, name, t.file, t.checksum, l.environment, l.stack, ms],
-  );
-  await recordEvent(l, "apply", kind, key, version, t.file, t.checksum, ms, null);
+/** Literal for SQL text built by the engine (values never come from users; still escaped). */
+const lit = (v: string | number | null) => (v === null ? "null" : typeof v === "number" ? String(v) : "'" + v.replace(/'/g, "''") + "'");
+
+/**
+ * The ledger rows of an applied file as SQL, so they travel in the same round trip as the file.
+ * `duration_ms` is measured by the server from the start of that round trip.
+ */
+function ledgerSql(l: Ledger, kind: HistoryKind, key: string, version: string | null, name: string, t: SqlText): string {
+  const ms = "(extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::int";
+  return `insert into ${LEDGER_SCHEMA}.schema_history (key, kind, version, name, script, checksum, environment, stack, duration_ms)
+values (${lit(key)}, ${lit(kind)}, ${lit(version)}, ${lit(name)}, ${lit(t.file)}, ${lit(t.checksum)}, ${lit(l.environment)}, ${lit(l.stack)}, ${ms})
+on conflict (key) do update set checksum = excluded.checksum, script = excluded.script, name = excluded.name,
+  applied_by = session_user, applied_at = clock_timestamp(), environment = excluded.environment,
+  stack = excluded.stack, duration_ms = excluded.duration_ms;
+insert into ${LEDGER_SCHEMA}.schema_events (run_id, event, kind, key, version, script, checksum, environment, stack, duration_ms)
+values (${lit(l.runId)}, 'apply', ${lit(kind)}, ${lit(key)}, ${lit(version)}, ${lit(t.file)}, ${lit(t.checksum)}, ${lit(l.environment)}, ${lit(l.stack)}, ${ms});`;
 }
 
 async function recordEvent(
@@ -143,11 +146,53 @@ function setTimeouts(client: Client, rules: RunRules, local: boolean) {
   return client.query("select set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)", [rules.lockTimeout, rules.statementTimeout, local]);
 }
 
+const TX_NOTE = "Nothing of this file was applied (its transaction was rolled back).";
+
+/**
+ * Runs a file and its ledger rows as ONE transaction in ONE round trip:
+ * `begin; <timeouts, local>; <file>; <ledger rows>; commit`. On an error the transaction is rolled
+ * back; the line comes from the server's error position when it gives one, otherwise from replaying
+ * the file statement by statement in a transaction that is rolled back as well.
+ */
+async function runAtomically(l: Ledger, ctx: RunContext, t: SqlText, statements: Statement[], ledger: string): Promise<void> {
+  const { client } = l;
+  const prefix =
+    "begin;\n" +
+    `select pg_catalog.set_config('lock_timeout', ${lit(ctx.rules.lockTimeout)}, true), pg_catalog.set_config('statement_timeout', ${lit(ctx.rules.statementTimeout)}, true);\n`;
+  const body = t.sql + "\n;\n";
+  try {
+    await client.query(prefix + body + ledger + "\ncommit;");
+    return;
+  } catch (err) {
+    await client.query("rollback").catch(() => undefined);
+    const e = err as PgError;
+    const pos = Number(e.position);
+    if (pos > prefix.length && pos <= prefix.length + t.sql.length) {
+      const offset = pos - 1 - prefix.length;
+      const context = e.where ? ` [${e.where.split("\n")[0]}]` : "";
+      throw new MigrationError(t.file, t.sql.slice(0, offset).split("\n").length, e.message + context, e.code, TX_NOTE);
+    }
+    if (pos > prefix.length + body.length) throw new Error(`${t.file}: could not record it in the ledger: ${e.message}. ${TX_NOTE}`);
+    // No position (a run-time error): find the statement by replaying, then roll that back too.
+    try {
+      await client.query("begin");
+      await setTimeouts(client, ctx.rules, true);
+      await runStatements(client, t.file, statements, TX_NOTE);
+    } catch (located) {
+      if (located instanceof MigrationError) throw located;
+      throw err;
+    } finally {
+      await client.query("rollback").catch(() => undefined);
+    }
+    throw new MigrationError(t.file, statements[0]?.line ?? 1, e.message, e.code, TX_NOTE);
+  }
+}
+
 /** One versioned migration: a transaction with its ledger rows, or statement by statement. */
-async function applyMigration(l: Ledger, ctx: RunContext, m: Migration): Promise<AppliedFile> {
+async function applyMigration(l: Ledger, ctx: RunContext, m: Migration, statements: Statement[]): Promise<AppliedFile> {
   const { client } = l;
   const started = Date.now();
-  const statements = await statementsOf(m);
+  const ledger = ledgerSql(l, "versioned", m.key, m.version, m.name, m);
   try {
     if (m.noTransaction) {
       await setTimeouts(client, ctx.rules, false);
@@ -161,15 +206,9 @@ async function applyMigration(l: Ledger, ctx: RunContext, m: Migration): Promise
       } finally {
         await client.query("reset lock_timeout; reset statement_timeout");
       }
-      await client.query("begin");
-      await recordApplied(l, "versioned", m.key, m.version, m.name, m, Date.now() - started);
-      await client.query("commit");
+      await client.query(`begin;\n${ledger}\ncommit;`);
     } else {
-      await client.query("begin");
-      await setTimeouts(client, ctx.rules, true);
-      await runStatements(client, m.file, statements, "Nothing of this file was applied (its transaction was rolled back).");
-      await recordApplied(l, "versioned", m.key, m.version, m.name, m, Date.now() - started);
-      await client.query("commit");
+      await runAtomically(l, ctx, m, statements, ledger);
     }
   } catch (e) {
     await client.query("rollback").catch(() => undefined);
@@ -179,22 +218,37 @@ async function applyMigration(l: Ledger, ctx: RunContext, m: Migration): Promise
   return { key: m.key, file: m.file, checksum: m.checksum, durationMs: Date.now() - started };
 }
 
-async function applyRepeatable(l: Ledger, ctx: RunContext, r: Repeatable): Promise<AppliedFile> {
-  const { client } = l;
+async function applyRepeatable(l: Ledger, ctx: RunContext, r: Repeatable, statements: Statement[]): Promise<AppliedFile> {
   const started = Date.now();
-  const statements = await statementsOf(r);
+  const kind = r.kind === "seed" ? "seed" : "repeatable";
   try {
-    await client.query("begin");
-    await setTimeouts(client, ctx.rules, true);
-    await runStatements(client, r.file, statements, "Nothing of this file was applied (its transaction was rolled back).");
-    await recordApplied(l, r.kind === "seed" ? "seed" : "repeatable", r.key, null, r.key, r, Date.now() - started);
-    await client.query("commit");
+    await runAtomically(l, ctx, r, statements, ledgerSql(l, kind, r.key, null, r.key, r));
   } catch (e) {
-    await client.query("rollback").catch(() => undefined);
-    await recordEvent(l, "fail", r.kind === "seed" ? "seed" : "repeatable", r.key, null, r.file, r.checksum, Date.now() - started, (e as Error).message).catch(() => undefined);
+    await recordEvent(l, "fail", kind, r.key, null, r.file, r.checksum, Date.now() - started, (e as Error).message).catch(() => undefined);
     throw e;
   }
   return { key: r.key, file: r.file, checksum: r.checksum, durationMs: Date.now() - started };
+}
+
+/** Transaction control a transactional file may not contain (it would split the file's transaction). */
+const SPLITTING = ["TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED"];
+
+/** Parses a file once (syntax errors name file and line) and refuses transaction control in transactional files. */
+async function prepare(t: SqlText, transactional: boolean): Promise<Statement[]> {
+  const statements = await splitStatements(t.sql, t.file);
+  if (transactional) {
+    const bad = statements.find((s) => s.transactionKind && SPLITTING.includes(s.transactionKind));
+    if (bad) {
+      throw new MigrationError(
+        t.file,
+        bad.line,
+        `transaction control (${bad.sql.trim().split(/\s+/)[0].toUpperCase()}) is not allowed here: the migrator runs each file in one transaction`,
+        undefined,
+        "Remove it, or mark the file '-- phi-db:no-transaction' if it must run outside a transaction. Nothing was applied.",
+      );
+    }
+  }
+  return statements;
 }
 
 /**
@@ -246,18 +300,20 @@ export async function migrate(
     if (plan.errors.length) throw new PlanFailedError(plan.errors);
     for (const n of plan.notices) log(`notice: ${n}`);
     // Parse every pending file before applying any: a syntax error stops the run with nothing applied.
-    for (const t of [...plan.pending, ...plan.changedRepeatables]) await statementsOf(t);
+    const parsed = new Map<string, Statement[]>();
+    for (const m of plan.pending) parsed.set(m.key, await prepare(m, !m.noTransaction));
+    for (const r of plan.changedRepeatables) parsed.set(r.key, await prepare(r, true));
 
     const l: Ledger = { client, runId: crypto.randomUUID(), environment: ctx.environment, stack: ctx.stack };
     const applied: AppliedFile[] = [];
     for (const [i, m] of plan.pending.entries()) {
       log(`applying ${m.file} (${i + 1}/${plan.pending.length})${m.noTransaction ? " [no-transaction]" : ""}`);
-      applied.push(await applyMigration(l, ctx, m));
+      applied.push(await applyMigration(l, ctx, m, parsed.get(m.key)!));
     }
     const repeatables: AppliedFile[] = [];
     for (const r of plan.changedRepeatables) {
       log(`applying ${r.kind === "seed" ? "seed" : "repeatable"} ${r.file}`);
-      repeatables.push(await applyRepeatable(l, ctx, r));
+      repeatables.push(await applyRepeatable(l, ctx, r, parsed.get(r.key)!));
     }
     const result: RunResult = { applied, repeatables, notices: plan.notices, durationMs: 0, plan };
     if (afterApply) await afterApply(client, result);
@@ -305,6 +361,9 @@ export async function revert(ctx: RunContext, project: SqlProject, target?: { to
     if (missing.length) {
       throw new Error(`cannot roll back: no down file for ${missing.map((h) => h.script).join(", ")} (expected ${missing.map((h) => h.script.replace(/\.sql$/, ".down.sql")).join(", ")}); nothing was reverted`);
     }
+    // Parse every down file first: a syntax error reverts nothing.
+    const parsed = new Map<string, Statement[]>();
+    for (const h of chosen) parsed.set(h.key, await prepare(byKey.get(h.key)!.down!, true));
     const l: Ledger = { client, runId: crypto.randomUUID(), environment: ctx.environment, stack: ctx.stack };
     const reverted: AppliedFile[] = [];
     for (const h of chosen) {
@@ -312,7 +371,7 @@ export async function revert(ctx: RunContext, project: SqlProject, target?: { to
       const down = m.down!;
       const started = Date.now();
       log(`reverting ${m.file} with ${down.file}`);
-      const statements = await statementsOf(down);
+      const statements = parsed.get(h.key)!;
       try {
         await client.query("begin");
         await setTimeouts(client, ctx.rules, true);

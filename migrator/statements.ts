@@ -13,6 +13,10 @@ export interface Statement {
   line: number;
   /** 1-based line where `sql` begins (for mapping server error positions). */
   startLine: number;
+  /** Parse-tree node of the statement (`CreateStmt`, `TransactionStmt`, ...). */
+  node: string;
+  /** For a TransactionStmt: its kind (`TRANS_STMT_COMMIT`, ...). */
+  transactionKind?: string;
 }
 
 export class SqlSyntaxError extends Error {
@@ -91,7 +95,9 @@ export async function splitStatements(text: string, file: string): Promise<State
     const sql = bytes.subarray(start, start + len).toString("utf8");
     const startChar = bytes.subarray(0, start).toString("utf8").length;
     const startLine = lineAt(text, startChar);
-    out.push({ sql, startLine, line: startLine + lineAt(sql, firstToken(sql)) - 1 });
+    const node = Object.keys(s.stmt)[0] ?? "";
+    const transactionKind = node === "TransactionStmt" ? String((s.stmt.TransactionStmt as { kind?: string }).kind ?? "") : undefined;
+    out.push({ sql, startLine, line: startLine + lineAt(sql, firstToken(sql)) - 1, node, transactionKind });
   }
   return out;
 }

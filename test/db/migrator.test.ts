@@ -262,3 +262,33 @@ describe("ledger", () => {
     expect(writers.rows).toEqual([]);
   });
 });
+
+describe("one round trip per file", () => {
+  it("names the line of a run-time error that has no position, by replaying, and leaves nothing", async () => {
+    fx.write({
+      "migrations/20260101003_divide.sql": "create table public.ratio (x int);\ninsert into public.ratio values (1);\n\nselect 1 / (select count(*) - 1 from public.ratio);\n",
+    });
+    const err = await migrate(ctxFor(db.url), fx.load()).catch((e) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect(err.message).toMatch(/^migrations\/20260101003_divide\.sql:4: division by zero \(SQLSTATE 22012\)/);
+    expect(await tableExists("public.ratio")).toBe(false);
+  });
+
+  it("refuses COMMIT inside a transactional file before running anything, so a file can never be half-applied", async () => {
+    fx.write({ "migrations/20260101003_split.sql": "create table public.first_half (id int);\ncommit;\ncreate table public.second_half (id int);\n" });
+    const err = await migrate(ctxFor(db.url), fx.load()).catch((e) => e);
+    expect(err.message).toContain("migrations/20260101003_split.sql:2: transaction control (COMMIT) is not allowed here");
+    expect(await tableExists("public.things")).toBe(false);
+    expect(await tableExists("public.first_half")).toBe(false);
+  });
+
+  it("records the server-measured duration and keeps SAVEPOINTs working inside a file", async () => {
+    fx.write({
+      "migrations/20260101003_savepoint.sql":
+        "create table public.sp (id int);\nsavepoint before_sleep;\nselect pg_sleep(0.05);\nrelease savepoint before_sleep;\n",
+    });
+    await migrate(ctxFor(db.url), fx.load());
+    const r = await db.client.query("select duration_ms from phi_ledger.schema_history where key = '20260101003_savepoint'");
+    expect(r.rows[0].duration_ms).toBeGreaterThanOrEqual(50);
+  });
+});
