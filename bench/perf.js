@@ -659,36 +659,46 @@ async function benchInserts(url, out) {
     say(lib.table(["variant", "rows/s", "vs plain", "p50", "p95"], rows, "lrrrr"));
     out.inserts = { plain, distinct, shared };
 
-    // Where an audited insert spends its time: nested statements of the trigger, one client.
-    await su.query("select extensions.pg_stat_statements_reset()");
-    const { Client } = require("pg");
-    const prof = new Client({ connectionString: url });
-    await prof.connect();
-    await prof.query("set pg_stat_statements.track = 'all'");
-    await prof.query("set role phi_owner");
-    await prof.query(`select set_config('request.jwt.claims', '{"sub": "a9000000-0000-4000-8000-000000000099", "role": "authenticated", "org_id": "${ORG(9)}"}', false)`);
-    await prof.query("select set_config('request.client_ip', '198.51.100.99', false)");
+    // Where an audited insert spends its time: one client, pg_stat_statements with track = all
+    // (statements inside the trigger are counted too), the same inserts with and without the trigger.
+    const profile = async (org, n) => {
+      await su.query("select extensions.pg_stat_statements_reset()");
+      const prof = await connect(url, [
+        "set pg_stat_statements.track = 'all'",
+        "set role phi_owner",
+        `select set_config('request.jwt.claims', '{"sub": "a9000000-0000-4000-8000-000000000099", "role": "authenticated", "org_id": "${ORG(org)}"}', false)`,
+        "select set_config('request.client_ip', '198.51.100.99', false)",
+      ]);
+      for (let k = 0; k < n; k++) {
+        await prof.query({
+          name: "bench-profile",
+          text: "insert into app.mood_entries (organization_id, patient_id, mood_score, recorded_at) values ($1, $2, 5, now())",
+          values: [ORG(org), `c9000000-0000-4000-8000-${String(org + 20 * (k % Math.min(500, Math.floor(N.patients / 20)))).padStart(12, "0")}`],
+        });
+      }
+      await prof.end();
+      const whole = await su.query(
+        `select round((1000 * total_exec_time / calls)::numeric, 1) as us from extensions.pg_stat_statements
+          where query like 'insert into app.mood_entries%' and toplevel and calls >= ${n} order by calls desc limit 1`,
+      );
+      const nested = await su.query(
+        `select regexp_replace(left(query, 100), '\\s+', ' ', 'g') as q, calls, round(total_exec_time::numeric, 1) as ms,
+                round((1000 * total_exec_time / nullif(calls, 0))::numeric, 1) as us_per_call
+           from extensions.pg_stat_statements
+          where dbid = (select oid from pg_database where datname = current_database()) and calls >= ${n} and toplevel = false
+          order by total_exec_time desc limit 12`,
+      );
+      return { us: Number(whole.rows[0]?.us), nested: nested.rows };
+    };
     const n = 2000;
-    for (let k = 0; k < n; k++) {
-      await prof.query({
-        name: "bench-profile",
-        text: "insert into app.mood_entries (organization_id, patient_id, mood_score, recorded_at) values ($1, $2, 5, now())",
-        values: [ORG(9), `c9000000-0000-4000-8000-${String(9 + 20 * (k % Math.min(500, Math.floor(N.patients / 20)))).padStart(12, "0")}`],
-      });
-    }
-    await prof.end();
-    const top = await su.query(
-      `select regexp_replace(left(query, 110), '\\s+', ' ', 'g') as q, calls, round(total_exec_time::numeric, 1) as ms,
-              round((1000 * total_exec_time / nullif(calls, 0))::numeric, 1) as us_per_call
-         from extensions.pg_stat_statements
-        where dbid = (select oid from pg_database where datname = current_database()) and calls >= ${n} and toplevel = false
-        order by total_exec_time desc limit 8`,
-    );
-    const whole = await su.query(
-      `select round((1000 * total_exec_time / calls)::numeric, 1) as us from extensions.pg_stat_statements
-        where query like 'insert into app.mood_entries%' and toplevel and calls >= ${n} order by calls desc limit 1`,
-    );
-    say(`  one audited insert (single client): ${whole.rows[0]?.us ?? "?"} µs in the server; the statements inside the trigger (track = all):`);
+    await su.query("alter table app.mood_entries disable trigger audit_changes");
+    const plainProfile = await profile(10, n);
+    await su.query("alter table app.mood_entries enable trigger audit_changes");
+    const auditedProfile = await profile(9, n);
+    say(`  server time of one insert (single client, ${fmtN(n)} inserts): ${plainProfile.us} µs without the audit trigger, ${auditedProfile.us} µs with it; inside the trigger (track = all):`);
+    const top = { rows: auditedProfile.nested };
+    const whole = { rows: [{ us: auditedProfile.us }] };
+    out.profilePlainUs = plainProfile.us;
     say(lib.table(["statement inside audit.log_change()", "calls", "total", "µs/call"], top.rows.map((r) => [r.q, fmtN(r.calls), ms(Number(r.ms)), r.us_per_call]), "lrrr"));
     out.profile = { perInsertUs: Number(whole.rows[0]?.us), top: top.rows };
   } finally {

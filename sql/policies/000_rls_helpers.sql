@@ -15,8 +15,10 @@
 --                                          with one of the caller's provider records
 --     app.rls_psychotherapy_consent_patient_ids()  patients who consented (psychotherapy_notes_access,
 --                                          granted_to = caller, not revoked, not expired)
---     app.rls_crisis_patient_ids() / app.rls_crisis_org_ids()  valid break-glass grants of the caller
---                                          (one patient / a whole organization)
+--     app.rls_crisis_patient_ids()         patients covered by the caller's valid break-glass grants (one
+--                                          patient, or every patient of the organization for an
+--                                          organization-wide grant); app.rls_crisis_org_ids() the latter's organizations
+--     app.rls_admin_provider_ids()         provider records of the organizations the caller administers
 --     app.rls_own_ai_session_ids(), app.rls_shared_ai_session_ids(), app.rls_own_share_ids(),
 --     app.rls_own_order_ids()               ownership through a parent row (no policy recursion)
 --     app.rls_request_context_allowed()    the optional IP allow-list / business-hours switches
@@ -113,6 +115,25 @@ $fn$;
 comment on function app.rls_provider_ids() is
   'RLS helper: the caller''s active provider records, in organizations where the caller is an active provider (or admin) member.';
 
+create or replace function app.rls_admin_provider_ids()
+returns uuid[]
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $fn$
+begin
+  return (
+    select coalesce(array_agg(pr.id), '{}')
+      from app.providers pr
+     where pr.organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[])
+  );
+end
+$fn$;
+
+comment on function app.rls_admin_provider_ids() is
+  'RLS helper: every provider record (active or not) of the organizations the caller administers. Appointments name their provider within their own organization (composite foreign key), so "provider_id in these" is "the organization''s appointments" in a form the planner can estimate and index (a handful of organizations would make organization_id = any(...) look like the whole table).';
+
 create or replace function app.rls_treated_patient_ids()
 returns uuid[]
 language plpgsql
@@ -165,10 +186,10 @@ set search_path = ''
 as $fn$
 begin
   return (
-    select coalesce(array_agg(distinct g.patient_id), '{}')
+    select coalesce(array_agg(distinct p.id), '{}')
       from app.crisis_access_grants g
+      join app.patients p on p.organization_id = g.organization_id and (g.patient_id is null or p.id = g.patient_id)
      where g.grantee_id = (select auth.uid())
-       and g.patient_id is not null
        and g.revoked_at is null
        and g.granted_at <= now()
        and g.expires_at > now()
@@ -176,7 +197,8 @@ begin
 end
 $fn$;
 
-comment on function app.rls_crisis_patient_ids() is 'RLS helper: patients covered by a valid (unexpired, unrevoked) crisis access grant of the caller.';
+comment on function app.rls_crisis_patient_ids() is
+  'RLS helper: patients covered by a valid (unexpired, unrevoked) crisis access grant of the caller: the grant''s patient, or every patient of the organization for an organization-wide grant (patient_id NULL).';
 
 create or replace function app.rls_crisis_org_ids()
 returns uuid[]

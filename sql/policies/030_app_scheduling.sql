@@ -12,6 +12,10 @@
 --                      they already treat), patients (book for themselves, status scheduled; cancel).
 --   waitlists          members read, admins manage.
 --   waitlist_entries   the patient (join, update, e.g. withdraw), the treating providers (read), admins.
+-- Every SELECT/UPDATE/DELETE arm on appointments filters on patient_id or provider_id (indexed, many
+-- distinct values), never on organization_id: with the helpers' arrays unknown at plan time
+-- (InitPlans), an organization_id arm looks like "the whole table" to the planner and turns a
+-- patient's read into a scan (see docs/README-rls.md, bench/rls.js).
 -- Partitions: a partition queried directly applies its OWN policies, so the parent's are copied onto
 -- every existing partition at the end of this file (app.sync_partition_policies); partitions created
 -- later copy them in app.copy_partition_safeguards.
@@ -74,7 +78,7 @@ create policy provider_update on app.appointments for update to authenticated
 
 drop policy if exists admin_select on app.appointments;
 create policy admin_select on app.appointments for select to authenticated
-  using (organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]) and appointment_type <> 'psychotherapy');
+  using (provider_id = any ((select app.rls_admin_provider_ids())::uuid[]) and appointment_type <> 'psychotherapy');
 
 drop policy if exists admin_insert on app.appointments;
 create policy admin_insert on app.appointments for insert to authenticated
@@ -82,12 +86,12 @@ create policy admin_insert on app.appointments for insert to authenticated
 
 drop policy if exists admin_update on app.appointments;
 create policy admin_update on app.appointments for update to authenticated
-  using (organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]) and appointment_type <> 'psychotherapy')
+  using (provider_id = any ((select app.rls_admin_provider_ids())::uuid[]) and appointment_type <> 'psychotherapy')
   with check (organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]) and appointment_type <> 'psychotherapy');
 
 drop policy if exists admin_delete on app.appointments;
 create policy admin_delete on app.appointments for delete to authenticated
-  using (organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]) and appointment_type <> 'psychotherapy');
+  using (provider_id = any ((select app.rls_admin_provider_ids())::uuid[]) and appointment_type <> 'psychotherapy');
 
 drop policy if exists psychotherapy_consent_select on app.appointments;
 create policy psychotherapy_consent_select on app.appointments for select to authenticated
@@ -95,9 +99,7 @@ create policy psychotherapy_consent_select on app.appointments for select to aut
 
 drop policy if exists crisis_select on app.appointments;
 create policy crisis_select on app.appointments for select to authenticated
-  using (appointment_type = 'crisis_intervention'
-         and (patient_id = any ((select app.rls_crisis_patient_ids())::uuid[])
-              or organization_id = any ((select app.rls_crisis_org_ids())::uuid[])));
+  using (appointment_type = 'crisis_intervention' and patient_id = any ((select app.rls_crisis_patient_ids())::uuid[]));
 
 select app.sync_partition_policies('app.appointments');
 

@@ -1,0 +1,280 @@
+"use strict";
+/**
+ * bench/rls.js — what row-level security costs on a realistic table: 1,000,000 appointments
+ * (monthly partitions), 50,000 patients, 500 providers in one organization.
+ *
+ * For a patient's and a provider's typical reads it times the query
+ *   (a) through RLS as `authenticated` with the claims the API sets, WITHOUT a WHERE on the caller
+ *       (the policies alone decide the rows),
+ *   (b) through RLS WITH the explicit WHERE the application sends anyway,
+ *   (c) the same query with an explicit WHERE as a BYPASSRLS role created for this benchmark only,
+ * and prints the medians, the ratios (a)/(c) and (b)/(c), and the EXPLAIN plan of (a), in which the
+ * policy helpers must appear as InitPlans (evaluated once per statement, not per row).
+ *
+ *   npm run build && node bench/rls.js            # embedded PostgreSQL 17 in a temp folder
+ *   DATABASE_URL=postgres://... node bench/rls.js  # any server where the URL may CREATE DATABASE / ROLE
+ *   RLS_BENCH_ROWS=200000 node bench/rls.js       # a smaller run (RLS_BENCH_KEEP=1 keeps the database,
+ *                                                  RLS_BENCH_DB=<name> times it again without regenerating)
+ *
+ * A script that prints figures, not a test: nothing here asserts a duration. Runs in a few minutes.
+ */
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "..");
+const ROWS = Number(process.env.RLS_BENCH_ROWS ?? 1000000);
+const PATIENTS = Math.max(1000, Math.round(ROWS / 20));
+const PROVIDERS = Math.max(20, Math.round(ROWS / 2000));
+const ITERATIONS = Number(process.env.RLS_BENCH_ITERATIONS ?? 200);
+const ORG = "b0b0b0b0-0000-4000-8000-000000000001";
+const BYPASS = "phi_bench_bypassrls";
+
+function dist(rel) {
+  const p = path.join(ROOT, "dist", rel);
+  if (!fs.existsSync(p)) throw new Error(`${p} is missing: run 'npm run build' first`);
+  return require(p);
+}
+
+const log = (s) => process.stderr.write(`rls-bench: ${s}\n`);
+
+async function server() {
+  if (process.env.DATABASE_URL) return { adminUrl: process.env.DATABASE_URL, stop: async () => undefined };
+  const { startEmbedded, stopEmbedded } = dist("cli/embedded.js");
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-rls-bench-"));
+  fs.chmodSync(base, 0o755); // as root the server runs as `postgres`, which must reach it
+  log(`starting an embedded PostgreSQL in ${base} ...`);
+  const s = await startEmbedded({ baseDir: path.join(base, "server"), log });
+  return {
+    adminUrl: s.adminUrl,
+    stop: async () => {
+      try {
+        stopEmbedded(path.join(base, "server"), "immediate");
+      } finally {
+        fs.rmSync(base, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+const urlFor = (adminUrl, db) => {
+  const u = new URL(adminUrl);
+  u.pathname = "/" + db;
+  return u.toString();
+};
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function p95(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.95))];
+}
+
+/** Generates the data as the superuser, triggers off (session_replication_role = replica): bench DB only. */
+function dataSql() {
+  const md = (prefix, expr) => `md5('${prefix}' || (${expr}))::uuid`;
+  return [
+    "set session_replication_role = replica",
+    `insert into tenant.organizations (id, name, slug) values ('${ORG}', 'Bench clinic (synthetic)', 'bench-clinic')`,
+    `insert into app.profiles (id, email) select ${md("prov", "g")}, 'prov' || g || '@bench.example' from generate_series(1, ${PROVIDERS}) g`,
+    `insert into tenant.organization_members (organization_id, user_id, user_type, joined_at) select '${ORG}', ${md("prov", "g")}, 'provider', now() from generate_series(1, ${PROVIDERS}) g`,
+    `insert into app.providers (id, organization_id, profile_id, first_name, last_name)
+       select ${md("provrec", "g")}, '${ORG}', ${md("prov", "g")}, 'Bench', 'Provider ' || g from generate_series(1, ${PROVIDERS}) g`,
+    `insert into app.profiles (id, email) select ${md("pat", "g")}, 'pat' || g || '@bench.example' from generate_series(1, ${PATIENTS}) g`,
+    `insert into tenant.organization_members (organization_id, user_id, user_type, joined_at) select '${ORG}', ${md("pat", "g")}, 'patient', now() from generate_series(1, ${PATIENTS}) g`,
+    `insert into app.patients (id, organization_id, profile_id, first_name, last_name)
+       select ${md("patrec", "g")}, '${ORG}', ${md("pat", "g")}, 'Bench', 'Patient ' || g from generate_series(1, ${PATIENTS}) g`,
+    // Each patient: ~20 appointments, mostly with one "home" provider, one in five with another;
+    // spread over the 20 monthly partitions (1 month back .. 18 ahead); one in ten cancelled.
+    `insert into app.appointments (id, start_time, end_time, organization_id, patient_id, provider_id, appointment_type, status, modality)
+       select gen_random_uuid(), t.s, t.s + interval '30 minutes', '${ORG}',
+              ${md("patrec", `g % ${PATIENTS} + 1`)},
+              ${md("provrec", `case when g % 5 = 0 then (g * 7) % ${PROVIDERS} else (g % ${PATIENTS}) % ${PROVIDERS} end + 1`)},
+              (array['consultation', 'follow_up', 'psychotherapy', 'telehealth', 'lab_review'])[g % 5 + 1],
+              case when g % 10 = 0 then 'cancelled' when t.s < now() then 'completed' else 'scheduled' end,
+              'telehealth'
+         from generate_series(1, ${ROWS}) g,
+              lateral (select (date_trunc('month', now() at time zone 'UTC') at time zone 'UTC') - interval '1 month'
+                              + ((g::bigint * 7919) % (590 * 1440)) * interval '1 minute' as s) t`,
+    "set session_replication_role = origin",
+    "analyze",
+  ];
+}
+
+const PATIENT_N = 42;
+const PROVIDER_N = 7;
+
+/** The reads: [name, caller, RLS-only SQL, explicit WHERE added to it]. */
+function reads() {
+  const md = (prefix, n) => `md5('${prefix}${n}')::uuid`;
+  const patientRec = md("patrec", PATIENT_N);
+  const providerRec = md("provrec", PROVIDER_N);
+  return [
+    {
+      name: "patient: my next 20 appointments",
+      who: md("pat", PATIENT_N),
+      sql: (where) => `select id, start_time, provider_id, appointment_type, status from app.appointments
+                        where start_time >= now() ${where} order by start_time limit 20`,
+      where: `and patient_id = ${patientRec}`,
+    },
+    {
+      name: "patient: my appointment history (last 50)",
+      who: md("pat", PATIENT_N),
+      sql: (where) => `select id, start_time, provider_id, appointment_type, status from app.appointments
+                        where start_time < now() ${where} order by start_time desc limit 50`,
+      where: `and patient_id = ${patientRec}`,
+    },
+    {
+      name: "provider: my schedule for the next 7 days",
+      who: md("prov", PROVIDER_N),
+      sql: (where) => `select id, start_time, patient_id, appointment_type, status from app.appointments
+                        where start_time >= now() and start_time < now() + interval '7 days' ${where} order by start_time`,
+      where: `and provider_id = ${providerRec}`,
+    },
+    {
+      name: "provider: my patients (first 50 by name)",
+      who: md("prov", PROVIDER_N),
+      sql: (where) => `select id, first_name, last_name from app.patients ${where ? "where " + where : ""} order by last_name limit 50`,
+      where: `id in (select a.patient_id from app.appointments a where a.provider_id = ${providerRec} and a.status <> 'cancelled')`,
+    },
+  ];
+}
+
+/**
+ * Times `sql` n times (after 10 warm-up runs), each inside its own request transaction after
+ * `setup` (role + claims). prepared = a named prepared statement (plan cached per connection, like
+ * PostgREST's default), else the simple protocol (planned every time, like psql).
+ */
+let statementNo = 0;
+async function time(client, setup, sql, n, prepared) {
+  const out = [];
+  const name = prepared ? `rls_bench_${++statementNo}` : undefined;
+  for (let i = 0; i < n + 10; i++) {
+    await client.query("begin");
+    await setup();
+    const t0 = process.hrtime.bigint();
+    await client.query(prepared ? { name, text: sql } : sql);
+    const t1 = process.hrtime.bigint();
+    await client.query("commit");
+    if (i >= 10) out.push(Number(t1 - t0) / 1e6); // first 10: warm-up
+  }
+  return out;
+}
+
+async function main() {
+  const { Client } = require("pg");
+  const { main: cli } = dist("cli/main.js");
+  const srv = await server();
+  const reuse = process.env.RLS_BENCH_DB; // a database kept by an earlier run (RLS_BENCH_KEEP=1)
+  const db = reuse ?? `phi_rls_bench_${process.pid}`;
+  const admin = new Client({ connectionString: srv.adminUrl });
+  await admin.connect();
+  let client;
+  try {
+    const url = urlFor(srv.adminUrl, db);
+    if (!reuse) {
+      await admin.query(`create database ${db}`);
+      log(`applying the platform (access model, migrations, functions, policies) to ${db} ...`);
+      const io = { out: () => undefined, err: (s) => (/error|FAILED/i.test(s) ? log(s) : undefined) };
+      const code = await cli(["up", "--env", "local", "--database-url", url, "--apply-access", "--dir", ROOT], io);
+      if (code !== 0) throw new Error(`phi-db up exited ${code}`);
+    }
+    client = new Client({ connectionString: url });
+    await client.connect();
+    const v = (await client.query("select current_setting('server_version') as v")).rows[0].v;
+    if (!reuse) {
+      log(`generating ${ROWS.toLocaleString("en")} appointments, ${PATIENTS.toLocaleString("en")} patients, ${PROVIDERS} providers ...`);
+      const g0 = Date.now();
+      for (const s of dataSql()) await client.query(s);
+      log(`data generated in ${((Date.now() - g0) / 1000).toFixed(1)} s`);
+    }
+
+    // A BYPASSRLS reader, for this benchmark database only (dropped at the end).
+    await admin.query(`do $$ begin if not exists (select from pg_roles where rolname = '${BYPASS}') then create role ${BYPASS} nologin bypassrls; end if; end $$`);
+    await client.query(`grant usage on schema app to ${BYPASS}; grant select on all tables in schema app to ${BYPASS}`);
+
+    const rows = [];
+    for (const r of reads()) {
+      const claims = JSON.stringify({ sub: (await client.query(`select ${r.who}::text as id`)).rows[0].id, role: "authenticated" });
+      const asUser = async () => {
+        await client.query("select set_config('request.jwt.claims', $1, true)", [claims]);
+        await client.query("set local role authenticated");
+      };
+      const asBypass = async () => client.query(`set local role ${BYPASS}`);
+      const rlsOnly = r.sql("");
+      const rlsAndWhere = r.sql(r.where);
+      const explicit = r.sql(r.where);
+
+      // Same answer three ways (ids compared, as the tests do).
+      const ids = async (setup, sql) => {
+        await client.query("begin");
+        await setup();
+        const x = await client.query(sql);
+        await client.query("rollback");
+        return x.rows.map((row) => row.id).join(",");
+      };
+      const [a, b, c] = [await ids(asUser, rlsOnly), await ids(asUser, rlsAndWhere), await ids(asBypass, explicit)];
+      const same = a === c && b === c;
+
+      const t = {};
+      for (const mode of ["simple", "prepared"]) {
+        const prepared = mode === "prepared";
+        t[mode] = {
+          a: await time(client, asUser, rlsOnly, ITERATIONS, prepared),
+          b: await time(client, asUser, rlsAndWhere, ITERATIONS, prepared),
+          c: await time(client, asBypass, explicit, ITERATIONS, prepared),
+        };
+      }
+      await client.query("begin");
+      await asUser();
+      const plan = (await client.query(`explain (analyze, costs off, timing off, summary off) ${rlsOnly}`)).rows.map((x) => x["QUERY PLAN"]);
+      await client.query("rollback");
+      rows.push({ name: r.name, same, rows: a.split(",").filter(Boolean).length, t, plan });
+    }
+
+    console.log(`\nRLS benchmark: PostgreSQL ${v}, ${ROWS.toLocaleString("en")} appointments (monthly partitions), ${PATIENTS.toLocaleString("en")} patients, ${PROVIDERS} providers; ${ITERATIONS} runs each, medians in ms (query only, inside the request transaction)\n`);
+    console.log("| read | rows | protocol | RLS only (a) | RLS + WHERE (b) | BYPASSRLS + WHERE (c) | a / c | b / c | same rows |");
+    console.log("|---|---:|---|---:|---:|---:|---:|---:|---|");
+    for (const r of rows) {
+      for (const mode of ["prepared", "simple"]) {
+        const x = r.t[mode];
+        const [a, b, c] = [median(x.a), median(x.b), median(x.c)];
+        console.log(`| ${r.name} | ${r.rows} | ${mode} | ${a.toFixed(3)} (p95 ${p95(x.a).toFixed(3)}) | ${b.toFixed(3)} | ${c.toFixed(3)} (p95 ${p95(x.c).toFixed(3)}) | ${(a / c).toFixed(2)}x | ${(b / c).toFixed(2)}x | ${r.same ? "yes" : "NO"} |`);
+      }
+    }
+    console.log("\nprepared = named prepared statement, plan cached per connection (PostgREST's default); simple = planned on every call (psql, ad-hoc).");
+    for (const r of rows) {
+      const initPlans = r.plan.filter((l) => /InitPlan/.test(l)).length;
+      const subPlans = r.plan.filter((l) => /SubPlan/.test(l)).length;
+      console.log(`\n### ${r.name}: EXPLAIN (ANALYZE) through RLS — ${initPlans} InitPlan(s), ${subPlans} SubPlan(s)\n`);
+      console.log("```");
+      // Partitions repeat the same node: show the first two partitions' nodes and say how many were left out.
+      const shown = [];
+      let appends = 0;
+      for (const l of r.plan) {
+        if (/->\s+(Index|Bitmap|Seq) .* on appointments_/.test(l)) appends++;
+        if (appends > 2 && /on appointments_|Index Cond|Filter|Recheck|Heap Blocks|Bitmap Index Scan|Rows Removed|BitmapOr|Index Searches/.test(l)) continue;
+        shown.push(l);
+      }
+      if (appends > 2) shown.push(`   (... ${appends - 2} more partitions, same plan ...)`);
+      console.log(shown.join("\n"));
+      console.log("```");
+    }
+  } finally {
+    if (client) await client.end().catch(() => undefined);
+    if (process.env.RLS_BENCH_KEEP === "1" || reuse) log(`kept database ${db}`);
+    else {
+      await admin.query(`drop database if exists ${db} with (force)`).catch(() => undefined);
+      await admin.query(`drop role if exists ${BYPASS}`).catch(() => undefined);
+    }
+    await admin.end();
+    await srv.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
