@@ -18,7 +18,7 @@
  *   BENCH_MIGRATIONS=300 BENCH_ROUNDS=5 node bench/migrate.js
  *   BENCH_PROFILE=0 node bench/migrate.js  (skip the phi-db profile)
  *   BENCH_WHATIF=fold,whole,lazy           (what-if prototypes timed in the same rounds, printed
- *                                          apart: see bench/what-if.js; default whole,lazy; 0: none)
+ *                                          apart: see bench/what-if.js; default lazy; 0: none)
  */
 const { execFileSync, spawnSync } = require("child_process");
 const fs = require("fs");
@@ -175,7 +175,7 @@ async function benchMigrate({ adminUrl, log = console.log, count, rounds, profil
   rounds = rounds ?? Number(process.env.BENCH_ROUNDS ?? 5);
   profile = profile ?? process.env.BENCH_PROFILE !== "0";
   // BENCH_WHATIF: comma-separated variants of bench/what-if.js (fold, whole, lazy); 0 for none.
-  whatIf = whatIf ?? (process.env.BENCH_WHATIF === "0" ? [] : (process.env.BENCH_WHATIF || "whole,lazy").split(",").map((v) => v.trim()));
+  whatIf = whatIf ?? (process.env.BENCH_WHATIF === "0" ? [] : (process.env.BENCH_WHATIF || "lazy").split(",").map((v) => v.trim()));
   const migrations = lib.generateMigrations(count);
   const expectedTables = new Set(migrations.flatMap((m) => [...m.sql.matchAll(/^create table (app\.\w+)/gm)].map((x) => x[1]))).size;
   const { splitStatements } = lib.dist("migrator/statements.js");

@@ -1,7 +1,7 @@
 "use strict";
 /**
  * One phi-db run in its own process, the way a user runs it: load the project from disk, then
- * `migrate()` (lock, ledger, one transaction per file with its history and event rows).
+ * `migrate()` (lock, ledger, syntax check, one transaction per file with its history and event rows).
  *
  *   node bench/phi-db-apply.js <sql root> <database url> [--profile]
  *
@@ -27,6 +27,8 @@ async function main() {
     const kindOf = (sql) => {
       const s = typeof sql === "string" ? sql : sql && sql.text ? sql.text : "";
       const t = s.trim().toLowerCase();
+      if (t.startsWith("select 1/0;")) return "syntax check of all files (server)";
+      if (t.startsWith("begin;") && t.includes("phi_ledger.schema_history (key")) return "file + timeouts + ledger rows (one trip)";
       if (t === "begin") return "begin";
       if (t === "commit") return "commit";
       if (t.startsWith("select set_config('lock_timeout'")) return "set timeouts";

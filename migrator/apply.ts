@@ -76,6 +76,19 @@ function errorLine(stmt: Statement, e: PgError): number {
   return stmt.line;
 }
 
+/**
+ * UTF-16 index in `text` of the server's 1-based error `position`, which counts characters (code
+ * points): a comment with an emoji before the error must not shift the line.
+ */
+function offsetOf(text: string, position: number): number {
+  let i = 0;
+  for (let chars = 1; chars < position && i < text.length; chars++) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+  }
+  return i;
+}
+
 /** Runs statements one by one; a failure becomes a MigrationError naming file and line. */
 async function runStatements(client: Client, file: string, statements: Statement[], note: string): Promise<void> {
   for (const [i, stmt] of statements.entries()) {
@@ -154,42 +167,43 @@ const TX_NOTE = "Nothing of this file was applied (its transaction was rolled ba
  * back; the line comes from the server's error position when it gives one, otherwise from replaying
  * the file statement by statement in a transaction that is rolled back as well.
  */
-async function runAtomically(l: Ledger, ctx: RunContext, t: SqlText, statements: Statement[], ledger: string): Promise<void> {
+async function runAtomically(l: Ledger, ctx: RunContext, t: SqlText, statements: Statement[] | undefined, ledger: string): Promise<void> {
   const { client } = l;
   const prefix =
     "begin;\n" +
     `select pg_catalog.set_config('lock_timeout', ${lit(ctx.rules.lockTimeout)}, true), pg_catalog.set_config('statement_timeout', ${lit(ctx.rules.statementTimeout)}, true);\n`;
   const body = t.sql + "\n;\n";
+  const text = prefix + body + ledger + "\ncommit;";
   try {
-    await client.query(prefix + body + ledger + "\ncommit;");
+    await client.query(text);
     return;
   } catch (err) {
     await client.query("rollback").catch(() => undefined);
     const e = err as PgError;
-    const pos = Number(e.position);
-    if (pos > prefix.length && pos <= prefix.length + t.sql.length) {
-      const offset = pos - 1 - prefix.length;
+    const at = Number(e.position) > 0 ? offsetOf(text, Number(e.position)) : -1;
+    if (at >= prefix.length && at < prefix.length + t.sql.length) {
       const context = e.where ? ` [${e.where.split("\n")[0]}]` : "";
-      throw new MigrationError(t.file, t.sql.slice(0, offset).split("\n").length, e.message + context, e.code, TX_NOTE);
+      throw new MigrationError(t.file, t.sql.slice(0, at - prefix.length).split("\n").length, e.message + context, e.code, TX_NOTE);
     }
-    if (pos > prefix.length + body.length) throw new Error(`${t.file}: could not record it in the ledger: ${e.message}. ${TX_NOTE}`);
+    if (at >= prefix.length + body.length) throw new Error(`${t.file}: could not record it in the ledger: ${e.message}. ${TX_NOTE}`);
     // No position (a run-time error): find the statement by replaying, then roll that back too.
+    const replay = statements ?? (await splitStatements(t.sql, t.file));
     try {
       await client.query("begin");
       await setTimeouts(client, ctx.rules, true);
-      await runStatements(client, t.file, statements, TX_NOTE);
+      await runStatements(client, t.file, replay, TX_NOTE);
     } catch (located) {
       if (located instanceof MigrationError) throw located;
       throw err;
     } finally {
       await client.query("rollback").catch(() => undefined);
     }
-    throw new MigrationError(t.file, statements[0]?.line ?? 1, e.message, e.code, TX_NOTE);
+    throw new MigrationError(t.file, replay[0]?.line ?? 1, e.message, e.code, TX_NOTE);
   }
 }
 
 /** One versioned migration: a transaction with its ledger rows, or statement by statement. */
-async function applyMigration(l: Ledger, ctx: RunContext, m: Migration, statements: Statement[]): Promise<AppliedFile> {
+async function applyMigration(l: Ledger, ctx: RunContext, m: Migration, statements: Statement[] | undefined): Promise<AppliedFile> {
   const { client } = l;
   const started = Date.now();
   const ledger = ledgerSql(l, "versioned", m.key, m.version, m.name, m);
@@ -200,7 +214,7 @@ async function applyMigration(l: Ledger, ctx: RunContext, m: Migration, statemen
         await runStatements(
           client,
           m.file,
-          statements,
+          statements!,
           "This is a no-transaction file: the {n} statement(s) before this one stay applied; make the file re-runnable (IF NOT EXISTS, DROP INDEX CONCURRENTLY IF EXISTS for an invalid index) and run again.",
         );
       } finally {
@@ -218,7 +232,7 @@ async function applyMigration(l: Ledger, ctx: RunContext, m: Migration, statemen
   return { key: m.key, file: m.file, checksum: m.checksum, durationMs: Date.now() - started };
 }
 
-async function applyRepeatable(l: Ledger, ctx: RunContext, r: Repeatable, statements: Statement[]): Promise<AppliedFile> {
+async function applyRepeatable(l: Ledger, ctx: RunContext, r: Repeatable, statements: Statement[] | undefined): Promise<AppliedFile> {
   const started = Date.now();
   const kind = r.kind === "seed" ? "seed" : "repeatable";
   try {
@@ -233,22 +247,89 @@ async function applyRepeatable(l: Ledger, ctx: RunContext, r: Repeatable, statem
 /** Transaction control a transactional file may not contain (it would split the file's transaction). */
 const SPLITTING = ["TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED"];
 
-/** Parses a file once (syntax errors name file and line) and refuses transaction control in transactional files. */
-async function prepare(t: SqlText, transactional: boolean): Promise<Statement[]> {
-  const statements = await splitStatements(t.sql, t.file);
-  if (transactional) {
-    const bad = statements.find((s) => s.transactionKind && SPLITTING.includes(s.transactionKind));
-    if (bad) {
-      throw new MigrationError(
-        t.file,
-        bad.line,
-        `transaction control (${bad.sql.trim().split(/\s+/)[0].toUpperCase()}) is not allowed here: the migrator runs each file in one transaction`,
-        undefined,
-        "Remove it, or mark the file '-- phi-db:no-transaction' if it must run outside a transaction. Nothing was applied.",
-      );
-    }
+/**
+ * The words a transaction-control statement starts with (BEGIN, START TRANSACTION, COMMIT, END,
+ * ROLLBACK, ABORT, PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED). Keywords cannot be escaped or
+ * split, so a file in which none of them appears, anywhere, contains no transaction control; a file
+ * in which one does (a PL/pgSQL BEGIN ... END, a CASE ... END) is parsed to decide.
+ */
+const TX_WORDS = /\b(begin|start|commit|end|rollback|abort|prepare)\b/i;
+
+function refuseTransactionControl(t: SqlText, statements: Statement[], applied: string): void {
+  const bad = statements.find((s) => s.transactionKind && SPLITTING.includes(s.transactionKind));
+  if (bad) {
+    throw new MigrationError(
+      t.file,
+      bad.line,
+      `transaction control (${bad.sql.trim().split(/\s+/)[0].toUpperCase()}) is not allowed here: the migrator runs each file in one transaction`,
+      undefined,
+      `Remove it, or mark the file '-- phi-db:no-transaction' if it must run outside a transaction. ${applied}`,
+    );
   }
+}
+
+/**
+ * Before a file runs: a no-transaction file is split into its statements with the real parser
+ * (libpg-query), which also reports its syntax errors. A transactional file travels whole, so it is
+ * parsed only when it might hold transaction control, which is refused (a COMMIT inside would end
+ * the file's transaction half-way); its syntax is checked by the server (`checkSyntax`). The
+ * statements of a file that was not parsed here are parsed only if it fails without an error position.
+ */
+async function prepare(t: SqlText, transactional: boolean): Promise<Statement[] | undefined> {
+  if (transactional && !TX_WORDS.test(t.sql)) return undefined;
+  const statements = await splitStatements(t.sql, t.file);
+  if (transactional) refuseTransactionControl(t, statements, "Nothing was applied.");
   return statements;
+}
+
+/**
+ * A statement that fails at plan time without executing anything: `select 1/0` (constant folding,
+ * SQLSTATE 22012, no position).
+ */
+const PROBE = "select 1/0;\n";
+
+/**
+ * The first syntax error, by the server's own parser, among `texts`, or null. The simple-query
+ * protocol parses a whole query string before it executes its first statement, so
+ * `select 1/0; <text>` answers either the text's syntax error (with its position) or the probe's own
+ * division by zero, having executed nothing. It is the target server's grammar (15, 16 or 17),
+ * not a copy of it.
+ */
+async function firstSyntaxError(client: Client, texts: SqlText[]): Promise<SqlSyntaxError | null> {
+  const starts: number[] = [];
+  let query = PROBE;
+  for (const t of texts) {
+    starts.push(query.length);
+    query += t.sql + "\n;\n";
+  }
+  try {
+    await client.query(query);
+  } catch (err) {
+    const e = err as PgError;
+    const at = Number(e.position) > 0 ? offsetOf(query, Number(e.position)) : -1;
+    if (e.code === "22012" && at < 0) return null;
+    if (texts.length === 1) {
+      const t = texts[0];
+      return new SqlSyntaxError(t.file, at >= starts[0] ? t.sql.slice(0, at - starts[0]).split("\n").length : 1, e.message);
+    }
+    // Several texts: probe them one by one up to the one the error points at (an unterminated
+    // quote in one file could make the error surface in a later one).
+    const upTo = at < 0 ? texts.length : starts.filter((s) => s <= at).length;
+    for (const t of texts.slice(0, Math.max(1, upTo))) {
+      const found = await firstSyntaxError(client, [t]);
+      if (found) return found;
+    }
+    // Each text parses alone: the error belongs to the combination; name it without a line.
+    return new SqlSyntaxError(texts[0].file, 1, `${e.message} (while checking the syntax of ${texts.length} files together)`);
+  }
+  throw new Error("the syntax check returned no error, which it always does (SELECT 1/0): is this PostgreSQL?");
+}
+
+/** Checks the syntax of every transactional file in one round trip; the first error stops the run. */
+async function checkSyntax(client: Client, texts: SqlText[]): Promise<void> {
+  if (!texts.length) return;
+  const found = await firstSyntaxError(client, texts);
+  if (found) throw found;
 }
 
 /**
@@ -299,21 +380,23 @@ export async function migrate(
     const plan = makePlan(project, await readHistory(client), ctx.rules);
     if (plan.errors.length) throw new PlanFailedError(plan.errors);
     for (const n of plan.notices) log(`notice: ${n}`);
-    // Parse every pending file before applying any: a syntax error stops the run with nothing applied.
-    const parsed = new Map<string, Statement[]>();
+    // Every pending file is checked before any is applied: a syntax error, or transaction control
+    // in a transactional file, stops the run with nothing applied.
+    const parsed = new Map<string, Statement[] | undefined>();
     for (const m of plan.pending) parsed.set(m.key, await prepare(m, !m.noTransaction));
     for (const r of plan.changedRepeatables) parsed.set(r.key, await prepare(r, true));
+    await checkSyntax(client, [...plan.pending.filter((m) => !m.noTransaction), ...plan.changedRepeatables]);
 
     const l: Ledger = { client, runId: crypto.randomUUID(), environment: ctx.environment, stack: ctx.stack };
     const applied: AppliedFile[] = [];
     for (const [i, m] of plan.pending.entries()) {
       log(`applying ${m.file} (${i + 1}/${plan.pending.length})${m.noTransaction ? " [no-transaction]" : ""}`);
-      applied.push(await applyMigration(l, ctx, m, parsed.get(m.key)!));
+      applied.push(await applyMigration(l, ctx, m, parsed.get(m.key)));
     }
     const repeatables: AppliedFile[] = [];
     for (const r of plan.changedRepeatables) {
       log(`applying ${r.kind === "seed" ? "seed" : "repeatable"} ${r.file}`);
-      repeatables.push(await applyRepeatable(l, ctx, r, parsed.get(r.key)!));
+      repeatables.push(await applyRepeatable(l, ctx, r, parsed.get(r.key)));
     }
     const result: RunResult = { applied, repeatables, notices: plan.notices, durationMs: 0, plan };
     if (afterApply) await afterApply(client, result);
@@ -363,7 +446,12 @@ export async function revert(ctx: RunContext, project: SqlProject, target?: { to
     }
     // Parse every down file first: a syntax error reverts nothing.
     const parsed = new Map<string, Statement[]>();
-    for (const h of chosen) parsed.set(h.key, await prepare(byKey.get(h.key)!.down!, true));
+    for (const h of chosen) {
+      const down = byKey.get(h.key)!.down!;
+      const statements = await splitStatements(down.sql, down.file);
+      refuseTransactionControl(down, statements, "Nothing was reverted.");
+      parsed.set(h.key, statements);
+    }
     const l: Ledger = { client, runId: crypto.randomUUID(), environment: ctx.environment, stack: ctx.stack };
     const reverted: AppliedFile[] = [];
     for (const h of chosen) {

@@ -25,7 +25,7 @@ export class SqlSyntaxError extends Error {
     public readonly line: number,
     detail: string,
   ) {
-    super(`${file}:${line}: syntax error: ${detail}`);
+    super(`${file}:${line}: ${/^syntax error/.test(detail) ? detail : `syntax error: ${detail}`}`);
     this.name = "SqlSyntaxError";
   }
 }

@@ -4,8 +4,9 @@
 --                                     (migrator, operators, jobs). The 'role' setting can only name
 --                                     a role the login is a member of, so request roles cannot fake it.
 --   tenant.member_type(org)           the caller's (auth.uid()) active user type in the organization.
---   tenant.caller_may_manage(org, types)  owner session, service_role claim, or an active member of
---                                     one of the given user types.
+--   tenant.caller_may_manage(org, types)  owner session, a service_role session (the database role
+--                                     the API switched to, never the JWT's role claim, which is
+--                                     untrusted input), or an active member of one of the given user types.
 --   tenant.calculate_storage_usage(org)   bytes and objects used vs quota (seed: the production
 --                                     guide's tenant.calculate_storage_usage).
 -- The access model grants `authenticated` EXECUTE on every tenant function, so each SECURITY
@@ -46,12 +47,12 @@ stable
 set search_path = ''
 as $fn$
   select tenant.caller_is_owner()
-      or coalesce(auth.role() = 'service_role', false)
+      or current_setting('role') = 'service_role'
       or coalesce(tenant.member_type(p_organization_id) = any (p_user_types), false)
 $fn$;
 
 comment on function tenant.caller_may_manage(uuid, text[]) is
-  'Owner session, a service_role request, or an active member of the organization with one of the given user types.';
+  'Owner session, a service_role session (SET ROLE service_role by the API; the JWT role claim is not trusted), or an active member of the organization with one of the given user types.';
 
 create or replace function tenant.calculate_storage_usage(p_organization_id uuid)
 returns table (

@@ -1,5 +1,6 @@
 -- 20261122036_audit_trigger_fast_path.down.sql: reverses 20261122036_audit_trigger_fast_path.sql (local/dev only):
--- the definitions of 20261122001 (claim helpers, search_path pinned) and 20261122002 (audit.log_change).
+-- the definitions of 20261122001 (claim helpers, search_path pinned), 20261122002 (audit.log_change)
+-- and 20261122003 (audit.record_phi_access).
 
 create or replace function auth.try_uuid(p_value text)
 returns uuid
@@ -163,3 +164,34 @@ $fn$;
 
 comment on function audit.log_change() is
   'Generic AFTER INSERT/UPDATE/DELETE row trigger for PHI tables: appends a hash-chained audit.log entry with the changed field names, actor, role, IP and session. Optional argument ''org:<column>'' or ''user:<column>'' names the chain.';
+
+create or replace function audit.record_phi_access(
+  p_organization_id uuid,
+  p_patient_id      uuid,
+  p_table           regclass,
+  p_fields          text[],
+  p_purpose         text)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $fn$
+declare
+  v_id     uuid;
+  v_schema name;
+  v_table  name;
+begin
+  select n.nspname, c.relname into v_schema, v_table
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+   where c.oid = p_table;
+  insert into audit.phi_access_log (actor_id, actor_role, organization_id, patient_id, table_schema, table_name,
+                                    fields, purpose, client_ip_hash, session_id)
+  values (auth.uid(), coalesce(auth.role(), current_setting('role')), p_organization_id, p_patient_id, v_schema, v_table,
+          p_fields, p_purpose, audit.privacy_hash(host(auth.client_ip())), auth.session_id())
+  returning id into v_id;
+  return v_id;
+end
+$fn$;
+
+comment on function audit.record_phi_access(uuid, uuid, regclass, text[], text) is
+  'Appends a PHI read-log entry (actor, role, session and hashed IP from the request).';

@@ -12,7 +12,10 @@
 --     the trigger, the RLS helpers and policies) instead of running the SQL function executor, which
 --     re-plans a SQL function body in every transaction. They are SECURITY INVOKER and read only the
 --     request settings; auth.jwt() and auth.client_ip() stay PL/pgSQL (they catch malformed input).
--- Why (bench/perf.js, docs/README-performance.md): with 20261122035, an audited single-row insert
+--   * actor_role in audit.log and audit.phi_access_log is the database role the request ran as
+--     (SET ROLE by the API, else the login), no longer the JWT's `role` claim: claims are untrusted
+--     input, and an `authenticated` session claiming `service_role` must not be recorded as one.
+-- Why (bench/perf.js, README "Performance"): with 20261122035, an audited single-row insert
 -- still spent ~60 µs in auth.uid(), ~20 µs in try_uuid, ~45 µs in the head INSERT ... ON CONFLICT and
 -- ~20 µs in the catalog lookup, out of ~940 µs.
 
@@ -136,7 +139,7 @@ begin
   v_entry.organization_id := auth.try_uuid(v_row ->> 'organization_id');
   v_entry.changed_fields  := v_fields;
   v_entry.actor_id        := auth.uid();
-  v_entry.actor_role      := coalesce(auth.role(), current_setting('role'));
+  v_entry.actor_role      := coalesce(nullif(current_setting('role'), 'none'), session_user);  -- the database role, not a claim
   v_entry.db_user         := session_user;
   v_entry.client_ip_hash  := audit.privacy_hash(host(auth.client_ip()));
   v_entry.session_id      := auth.session_id();
@@ -185,3 +188,34 @@ $fn$;
 
 comment on function audit.log_change() is
   'Generic AFTER INSERT/UPDATE/DELETE row trigger for PHI tables: appends a hash-chained audit.log entry with the changed field names, actor, role, IP and session. Optional argument ''org:<column>'' or ''user:<column>'' names the chain.';
+
+create or replace function audit.record_phi_access(
+  p_organization_id uuid,
+  p_patient_id      uuid,
+  p_table           regclass,
+  p_fields          text[],
+  p_purpose         text)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $fn$
+declare
+  v_id     uuid;
+  v_schema name;
+  v_table  name;
+begin
+  select n.nspname, c.relname into v_schema, v_table
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+   where c.oid = p_table;
+  insert into audit.phi_access_log (actor_id, actor_role, organization_id, patient_id, table_schema, table_name,
+                                    fields, purpose, client_ip_hash, session_id)
+  values (auth.uid(), coalesce(nullif(current_setting('role'), 'none'), session_user), p_organization_id, p_patient_id,
+          v_schema, v_table, p_fields, p_purpose, audit.privacy_hash(host(auth.client_ip())), auth.session_id())
+  returning id into v_id;
+  return v_id;
+end
+$fn$;
+
+comment on function audit.record_phi_access(uuid, uuid, regclass, text[], text) is
+  'Appends a PHI read-log entry (actor from the claims, the database role the request ran as, session and hashed IP).';

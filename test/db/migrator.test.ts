@@ -282,6 +282,42 @@ describe("one round trip per file", () => {
     expect(await tableExists("public.first_half")).toBe(false);
   });
 
+  it("checks the syntax of every pending file with the server before applying the first one", async () => {
+    // M1 and M2 are pending too: nothing of them may run when a later file cannot be parsed
+    fx.write({ "migrations/20260101003_late_typo.sql": "-- fine so far\ncreate table public.later (id int);\n\nalter tabel public.later add column x int;\n" });
+    const err = await migrate(ctxFor(db.url), fx.load()).catch((e) => e);
+    expect(err.message).toMatch(/^migrations\/20260101003_late_typo\.sql:4: syntax error at or near "tabel"/);
+    expect(await tableExists("public.things")).toBe(false);
+    expect(await readHistory(db.client)).toEqual([]);
+  });
+
+  it("blames the file with an unterminated quote, not the later file where the quote happens to close", async () => {
+    fx.write({
+      "migrations/20260101003_open_quote.sql": "create function public.f() returns int language sql as $$ select 1;\n",
+      "migrations/20260101004_closes_it.sql": "create function public.g() returns int language sql as $$ select 2 $$;\n",
+    });
+    const err = await migrate(ctxFor(db.url), fx.load()).catch((e) => e);
+    expect(err.message).toMatch(/^migrations\/20260101003_open_quote\.sql:1: (syntax error: )?unterminated dollar-quoted string/);
+    expect(await tableExists("public.things")).toBe(false);
+  });
+
+  it("maps a server error position to the right line past multi-byte characters (emoji, accents)", async () => {
+    fx.write({ "migrations/20260101003_unicode.sql": "-- résumé 🩺 of the change\ncreate table public.u (id int);\nselect missing_col from public.u;\n" });
+    const err = await migrate(ctxFor(db.url), fx.load()).catch((e) => e);
+    expect(err.message).toMatch(/^migrations\/20260101003_unicode\.sql:3: column "missing_col" does not exist/);
+  });
+
+  it("applies a file whose words only look like transaction control (CASE ... END, PL/pgSQL BEGIN ... END)", async () => {
+    fx.write({
+      "migrations/20260101003_words.sql":
+        "create view public.thing_kinds as select id, case when id > 0 then 'positive' else 'other' end as kind from public.things;\n" +
+        "create function public.start_of(t timestamptz) returns date language plpgsql as $$ begin return t::date; end $$;\n",
+    });
+    const r = await migrate(ctxFor(db.url), fx.load());
+    expect(r.applied.map((a) => a.key)).toContain("20260101003_words");
+    expect(await tableExists("public.thing_kinds")).toBe(true);
+  });
+
   it("records the server-measured duration and keeps SAVEPOINTs working inside a file", async () => {
     fx.write({
       "migrations/20260101003_savepoint.sql":

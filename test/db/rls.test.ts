@@ -10,9 +10,9 @@
  * to the request role and sets the claims the way the API does. Ids are compared, never counts.
  */
 import type { Client } from "pg";
-import { PERSONAS } from "../../migrator/rls-matrix";
+import { actAs, PERSONAS } from "../../migrator/rls-matrix";
 import { loadAccessModel, rlsSchemas } from "../../migrator/access-model";
-import { asPersona, createRlsDatabase, fixtureId, labelOf, refusal, RlsDatabase, visible } from "./rls-support";
+import { asPersona, createRlsDatabase, fixtureId, labelOf, persona, refusal, RlsDatabase, visible } from "./rls-support";
 
 let db: RlsDatabase;
 let tables: string[];
@@ -258,6 +258,23 @@ describe("forged, missing or malformed claims never widen access", () => {
 
   it("an authenticated session claiming role service_role gets exactly what its sub gets", async () => {
     expect(await everything("forged.service_role_claim")).toEqual(await everything("A.patient1"));
+  });
+
+  it("the audit trail records the database role a forged service_role claim ran as, not the claim", async () => {
+    const forger = persona("forged.service_role_claim");
+    await db.client.query("begin");
+    try {
+      await actAs(db.client, forger);
+      const r = await db.client.query(
+        "insert into app.mood_entries (organization_id, patient_id, mood_score, recorded_at) values ($1, $2, 4, now()) returning id",
+        [A, id("A.patient1.record")],
+      );
+      await db.client.query("reset role");
+      const log = await db.client.query("select actor_id::text, actor_role from audit.log where table_name = 'mood_entries' and row_id = $1", [r.rows[0].id]);
+      expect(log.rows).toEqual([{ actor_id: (forger.claims as { sub: string }).sub, actor_role: "authenticated" }]);
+    } finally {
+      await db.client.query("rollback");
+    }
   });
 
   it("an org_id claim of another organization changes nothing: the sub's memberships decide", async () => {

@@ -98,6 +98,18 @@ describe("API keys", () => {
     expect(patient.code).toBe("42501");
     const otherAdmin = await errorOf(as("authenticated", STRANGER, (c) => c.query("select * from tenant.create_api_key($1, 'x', array['patients:read'])", [ORG])));
     expect(otherAdmin.code).toBe("42501");
+    // The JWT's role claim is untrusted input: an authenticated stranger claiming service_role is still a stranger.
+    const forged = await errorOf(
+      inTx(db.client, (c) => c.query("select * from tenant.create_api_key($1, 'x', array['patients:read'])", [ORG]), {
+        role: "authenticated",
+        claims: { sub: STRANGER, role: "service_role" },
+      }),
+    );
+    expect(forged.code).toBe("42501");
+    const forgedUsage = await errorOf(
+      inTx(db.client, (c) => c.query("select * from tenant.calculate_storage_usage($1)", [ORG]), { role: "authenticated", claims: { sub: STRANGER, role: "service_role" } }),
+    );
+    expect(forgedUsage.code).toBe("42501");
     const anon = await errorOf(as("anon", null, (c) => c.query("select * from tenant.create_api_key($1, 'x', array['patients:read'])", [ORG])));
     expect(anon.code).toBe("42501"); // anon has no privilege on schema tenant at all
     const badScope = await errorOf(as("authenticated", ADMIN, (c) => c.query("select * from tenant.create_api_key($1, 'x', array['everything'])", [ORG])));

@@ -67,7 +67,8 @@ it("writes one entry per insert, update and delete, with only the changed fields
     ["DELETE", ["created_at", "email", "first_name", "id", "last_name", "organization_id", "phone", "status"]],
   ]);
   for (const r of rows) {
-    expect(r).toMatchObject({ table_schema: "app", table_name: "patients", actor_id: ACTOR, actor_role: "authenticated", session_id: "sess-42", ip: true, chain_id: CHAIN });
+    // actor_role is the database role the statement ran as (here the owner), never the claims' role
+    expect(r).toMatchObject({ table_schema: "app", table_name: "patients", actor_id: ACTOR, actor_role: "phi_owner", session_id: "sess-42", ip: true, chain_id: CHAIN });
   }
   expect(rows.map((r) => Number(r.chain_seq))).toEqual([1, 2, 3].map((n) => n + Number(rows[0].chain_seq) - 1));
   // Field names only: no value of the row is in the log.
