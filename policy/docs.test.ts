@@ -1,14 +1,17 @@
 /**
- * The guardrails section's policy table (docs/README-guardrails.md, or README.md once folded in) is the pack: one row per policy, the controls it mirrors,
+ * The policy table of the README's "Guardrails" chapter is the pack: one row per policy, the controls it mirrors,
  * prod mandatory / dev advisory, and the prod-only rules marked as such.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { policies } from "./policies";
 
-// The draft section, or the README once the section is folded into it.
-const DRAFT = path.join(__dirname, "..", "docs", "README-guardrails.md");
-const DOC = fs.readFileSync(fs.existsSync(DRAFT) ? DRAFT : path.join(__dirname, "..", "README.md"), "utf8");
+// The README's "## Guardrails" chapter, up to the next chapter (other chapters have tables of their own).
+const README = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+const START = README.indexOf("\n## Guardrails");
+if (START < 0) throw new Error("README.md has no '## Guardrails' chapter");
+const END = README.indexOf("\n## ", START + 1);
+const DOC = README.slice(START, END < 0 ? undefined : END);
 
 function rows(): Map<string, string[]> {
   const out = new Map<string, string[]>();
