@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Backups, BackupSettings } from "./components/backups";
 import { Buckets } from "./components/buckets";
-import { parseStackConfig, PROJECT, runRules } from "./components/config";
+import { parseStackConfig, PROJECT, runRules, stackSettings } from "./components/config";
 import { Database } from "./components/database";
 import { Keys } from "./components/keys";
 import { AccessModelComponent } from "./components/access";
@@ -289,6 +289,7 @@ function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: p
       placeholders: layer.placeholders,
       loadSeed: layer.loadSeed,
       lintBlocking: layer.lintBlocking,
+      settings: stackSettings(layer),
       checks: {
         managedSchemas: rlsSchemas(model),
         requiredExtensions: requiredExtensions(model, layer.optionalExtensions),

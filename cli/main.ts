@@ -8,7 +8,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import type { Client } from "pg";
 import { parse as parseYaml } from "yaml";
-import { DatabaseLayerConfig, parseDatabaseConfig, runRules } from "../components/config";
+import { DatabaseLayerConfig, parseDatabaseConfig, runRules, stackSettings } from "../components/config";
 import { closeSession, openSession, readPlan, revert, RunContext } from "../migrator/apply";
 import { ChecksFailedError, declaredPolicies, runChecks } from "../migrator/checks";
 import { connect, ConnectionParams, redactUrl } from "../migrator/db";
@@ -20,7 +20,9 @@ import { accessHooks } from "./access";
 const USAGE = `usage: phi-db <command> [options]
 
 commands:
-  up         apply the access model (--local), pending migrations, changed repeatables, then verify
+  up         apply the access model (--local), pending migrations, changed repeatables; then (even with
+             nothing pending) app.on_schema_apply: partition window, modules and request guard from the
+             stack config; then verify
   plan       show what 'up' would apply (pending migrations, changed repeatables, errors)
   status     show the ledger: what is applied, when, by whom; and what is pending
   verify     run the post-apply checks (RLS forced + policies, orphan policies, extensions, ...) and print the RLS policy and attack matrices
@@ -178,12 +180,17 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
           seedSet: cfg.seedSet,
           checks: access.checks,
           beforeMigrate: access.beforeMigrate,
+          settings: stackSettings(cfg),
         });
         const n = result.applied.length + result.repeatables.length;
         if (n === 0) io.out(`phi-db up (${env}): nothing to apply; ${result.plan.applied.length} migration(s) already applied`);
         else {
           io.out(`phi-db up (${env}): applied ${result.applied.length} migration(s) and ${result.repeatables.length} repeatable/seed file(s) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
           for (const a of [...result.applied, ...result.repeatables]) io.out(`  ${a.file}  ${a.durationMs} ms`);
+        }
+        if (result.onApply.length) {
+          io.out("after apply (app.on_schema_apply):");
+          for (const r of result.onApply) io.out(`  ${r.task}: ${r.result}`);
         }
         io.out(`checks: ${result.checks.map((c) => `${c.name} ${c.ok ? "ok" : "FAILED"}`).join(", ")}`);
         io.out(`database: ${t.display}${t.baseDir ? `  (password in ${path.join(t.baseDir, "password")})` : ""}`);

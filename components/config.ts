@@ -7,7 +7,11 @@
  * value fails with an error naming the key and what is allowed.
  */
 
+import * as net from "net";
 import type { RunRules } from "../migrator/apply";
+import type { BusinessHours, RequestGuard, StackSettings } from "../migrator/engine";
+
+export type { BusinessHours, RequestGuard, StackSettings };
 
 export const PROJECT = "phi-db";
 
@@ -27,7 +31,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = "string" | "int" | "bool" | "duration" | "stringList" | "stringMap";
+type Kind = "string" | "int" | "bool" | "duration" | "stringList" | "stringMap" | "object";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySpec = KeySpec<any>;
@@ -36,10 +40,16 @@ export interface KeySpec<T> {
   kind: Kind;
   /** Default value; `undefined` means the key is required. */
   default?: T | ((env: EnvironmentName) => T);
-  /** Allowed values (enumerations), or a predicate with a description of what it allows. */
-  allowed?: readonly T[] | { test: (v: T) => boolean; says: string };
+  /**
+   * Allowed values (enumerations), or a predicate with a description of what it allows. A structured
+   * value may also say which part of it is wrong (`problem`), and normalise it (`normalise`).
+   */
+  allowed?: readonly T[] | { test: (v: T) => boolean; says: string; problem?: (v: T) => string | undefined; normalise?: (v: T) => T };
   doc: string;
 }
+
+/** Optional modules the stack config switches (values of tenant.instance_module_activations.module_name). */
+export const MODULES = ["ecommerce"] as const;
 
 /**
  * Every configuration key of the database layer. Secure defaults: a stack must opt *in* to
@@ -115,7 +125,125 @@ export const DATABASE_SPEC = {
     default: {},
     doc: "Extra `${name}` placeholders rendered into SQL files (`${env}` is always set).",
   } as KeySpec<Record<string, string>>,
+  modules: {
+    kind: "stringList",
+    default: [],
+    allowed: {
+      test: (v: string[]) => v.every((m) => (MODULES as readonly string[]).includes(m)) && new Set(v).size === v.length,
+      says: `a list of distinct optional modules from: ${MODULES.join(", ")}`,
+    },
+    doc: "Optional modules switched on (tenant.instance_module_activations) after every apply; a module left out is switched off (its tables refuse writes, PHM01).",
+  } as KeySpec<string[]>,
+  requestGuard: {
+    kind: "object",
+    default: {},
+    allowed: {
+      test: (v: RequestGuard) => requestGuardProblem(v) === undefined,
+      says: "{} (off), or ipAllowlist: [CIDR, ...] and/or businessHours: {timezone: IANA zone, days: [1-7], start: HH:MM, end: HH:MM}",
+      problem: requestGuardProblem,
+      normalise: normaliseRequestGuard,
+    },
+    doc: "RLS request guard written to tenant.instance_settings (security.ip_allowlist, security.business_hours) after every apply; a part left out is removed.",
+  } as KeySpec<RequestGuard>,
 } as const;
+
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** Region/City style names (and UTC, EST5EDT, Etc/GMT+5); offsets like +05:00 are refused (POSIX inverts their sign). */
+const TIME_ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+
+/** True when `tz` is a time zone of the IANA database (as Node's ICU knows it). */
+export function isIanaTimeZone(tz: string): boolean {
+  if (!TIME_ZONE_NAME.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The 128/32 address bits of an IPv6/IPv4 address as a bigint, or undefined. */
+function addressBits(addr: string): { bits: bigint; width: number } | undefined {
+  if (net.isIPv4(addr)) {
+    return { bits: addr.split(".").reduce((a, o) => (a << 8n) + BigInt(Number(o)), 0n), width: 32 };
+  }
+  if (!net.isIPv6(addr)) return undefined;
+  let text = addr;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const n = addressBits(v4[1])!.bits;
+    text = text.slice(0, -v4[1].length) + ((n >> 16n) & 0xffffn).toString(16) + ":" + (n & 0xffffn).toString(16);
+  }
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  return { bits: groups.reduce((a, g) => (a << 16n) + BigInt(parseInt(g, 16)), 0n), width: 128 };
+}
+
+/**
+ * True for an IPv4 or IPv6 CIDR with an explicit prefix length and no host bits set: PostgreSQL's
+ * `cidr` type refuses `10.20.1.0/16`, and the guard fails closed (denies everyone) on a value it
+ * cannot cast.
+ */
+export function isCidr(s: string): boolean {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (!m) return false;
+  const a = addressBits(m[1]);
+  const prefix = Number(m[2]);
+  if (!a || prefix > a.width) return false;
+  const hostMask = (1n << BigInt(a.width - prefix)) - 1n;
+  return (a.bits & hostMask) === 0n;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** What is wrong with a requestGuard value (the part named), or undefined when it is valid. */
+export function requestGuardProblem(v: unknown): string | undefined {
+  if (!isPlainObject(v)) return `expected a map with ipAllowlist and/or businessHours ({} = off), got ${JSON.stringify(v)}`;
+  const unknown = Object.keys(v).filter((k) => k !== "ipAllowlist" && k !== "businessHours");
+  if (unknown.length) return `unknown key ${JSON.stringify(unknown[0])} (allowed: ipAllowlist, businessHours)`;
+  const allow = v.ipAllowlist;
+  if (allow !== undefined) {
+    if (!Array.isArray(allow) || !allow.every((x) => typeof x === "string")) return `ipAllowlist: expected a list of CIDRs, got ${JSON.stringify(allow)}`;
+    if (allow.length === 0) return "ipAllowlist: expected at least one CIDR (leave ipAllowlist out to switch the allow-list off; an empty list would refuse every request), got []";
+    const bad = allow.findIndex((c) => !isCidr(c));
+    if (bad >= 0) return `ipAllowlist[${bad}]: expected a CIDR with its prefix length and no host bits set (e.g. 10.20.0.0/16 or 2001:db8::/32), got ${JSON.stringify(allow[bad])}`;
+    if (new Set(allow).size !== allow.length) return `ipAllowlist: expected distinct CIDRs, got ${JSON.stringify(allow)}`;
+  }
+  const hours = v.businessHours;
+  if (hours !== undefined) {
+    if (!isPlainObject(hours)) return `businessHours: expected a map {timezone, days, start, end}, got ${JSON.stringify(hours)}`;
+    const extra = Object.keys(hours).filter((k) => !["timezone", "days", "start", "end"].includes(k));
+    if (extra.length) return `businessHours: unknown key ${JSON.stringify(extra[0])} (allowed: timezone, days, start, end)`;
+    const { timezone, days, start, end } = hours;
+    if (timezone === undefined) return "businessHours.timezone: is required (an IANA time zone such as America/New_York)";
+    if (typeof timezone !== "string" || !isIanaTimeZone(timezone)) return `businessHours.timezone: expected an IANA time zone such as America/New_York or UTC, got ${JSON.stringify(timezone)}`;
+    if (days === undefined) return "businessHours.days: is required (ISO weekdays 1-7, 1 = Monday)";
+    if (!Array.isArray(days) || days.length === 0 || !days.every((d) => Number.isInteger(d) && d >= 1 && d <= 7) || new Set(days).size !== days.length) {
+      return `businessHours.days: expected a non-empty list of distinct ISO weekdays 1-7 (1 = Monday), got ${JSON.stringify(days)}`;
+    }
+    for (const [name, t] of [["start", start], ["end", end]] as const) {
+      if (t === undefined) return `businessHours.${name}: is required ("HH:MM")`;
+      if (typeof t !== "string" || !(HH_MM.test(t) || (name === "end" && t === "24:00"))) {
+        return `businessHours.${name}: expected "HH:MM" (00:00-23:59${name === "end" ? " or 24:00" : ""}), got ${JSON.stringify(t)}`;
+      }
+    }
+    if ((start as string) >= (end as string)) return `businessHours.end: expected a time later than start (${start}); a window past midnight is not supported, got ${JSON.stringify(end)}`;
+  }
+  return undefined;
+}
+
+/** Fixed key order and sorted days, so equal guards serialise (and diff) equally. */
+function normaliseRequestGuard(v: RequestGuard): RequestGuard {
+  const out: RequestGuard = {};
+  if (v.ipAllowlist) out.ipAllowlist = [...v.ipAllowlist];
+  if (v.businessHours) {
+    const h = v.businessHours;
+    out.businessHours = { timezone: h.timezone, days: [...h.days].sort((a, b) => a - b), start: h.start, end: h.end };
+  }
+  return out;
+}
 
 export interface DatabaseLayerConfig {
   environment: EnvironmentName;
@@ -131,6 +259,8 @@ export interface DatabaseLayerConfig {
   sslRootCertPath: string;
   optionalExtensions: string[];
   placeholders: Record<string, string>;
+  modules: string[];
+  requestGuard: RequestGuard;
 }
 
 export interface StackConfig {
@@ -159,7 +289,7 @@ function coerce(key: string, spec: AnySpec, value: unknown): unknown {
     try {
       return JSON.parse(v);
     } catch {
-      throw new ConfigError(key, `expected ${spec.kind === "stringList" ? "a list of strings" : "a map of strings"}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(key, `expected ${spec.kind === "stringList" ? "a list of strings" : spec.kind === "object" ? "a map" : "a map of strings"}, got ${JSON.stringify(v)}`);
     }
   };
   switch (spec.kind) {
@@ -192,18 +322,25 @@ function coerce(key: string, spec: AnySpec, value: unknown): unknown {
       }
       return v;
     }
+    case "object": {
+      const v = asJson(value);
+      if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(key, `expected a map, got ${JSON.stringify(value)}`);
+      return v;
+    }
   }
 }
 
-function checkAllowed(key: string, spec: AnySpec, value: unknown) {
+/** Checks `value` against the key's allowed values; returns it (normalised where the spec says how). */
+function checkAllowed(key: string, spec: AnySpec, value: unknown): unknown {
   const allowed = spec.allowed;
-  if (!allowed) return;
+  if (!allowed) return value;
   if (Array.isArray(allowed)) {
     if (!allowed.includes(value)) throw new ConfigError(key, `expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
-  } else {
-    const a = allowed as { test: (v: unknown) => boolean; says: string };
-    if (!a.test(value)) throw new ConfigError(key, `expected ${a.says}, got ${JSON.stringify(value)}`);
+    return value;
   }
+  const a = allowed as { test: (v: unknown) => boolean; says: string; problem?: (v: unknown) => string | undefined; normalise?: (v: unknown) => unknown };
+  if (!a.test(value)) throw new ConfigError(key, a.problem?.(value) ?? `expected ${a.says}, got ${JSON.stringify(value)}`);
+  return a.normalise ? a.normalise(value) : value;
 }
 
 /** Reads every key of `spec` from `raw`, applying defaults; throws ConfigError naming the key. */
@@ -217,8 +354,7 @@ export function readSection<S extends Record<string, AnySpec>>(
     const present = raw[key] !== undefined && raw[key] !== null;
     if (!present && s.default === undefined) throw new ConfigError(key, "is required" + (s.allowed && Array.isArray(s.allowed) ? ` (one of ${s.allowed.join(", ")})` : ""));
     const value = present ? coerce(key, s, raw[key]) : typeof s.default === "function" ? (s.default as (e: EnvironmentName) => unknown)(env) : s.default;
-    checkAllowed(key, s, value);
-    out[key] = value;
+    out[key] = checkAllowed(key, s, value);
   }
   return out as { [K in keyof S]: unknown };
 }
@@ -250,6 +386,17 @@ export function parseDatabaseConfig(raw: RawConfig): DatabaseLayerConfig {
   const db = readSection(DATABASE_SPEC, r, envRaw as EnvironmentName) as unknown as DatabaseLayerConfig;
   validateRules(db);
   return db;
+}
+
+/**
+ * What `app.on_schema_apply(settings)` makes the database match after every apply: every optional
+ * module on or off, and the request guard's settings rows. (Same for the CLI and the schema resource.)
+ */
+export function stackSettings(db: Pick<DatabaseLayerConfig, "modules" | "requestGuard">): StackSettings {
+  return {
+    modules: Object.fromEntries(MODULES.map((m) => [m, db.modules.includes(m)])),
+    requestGuard: db.requestGuard,
+  };
 }
 
 /** The whole stack's configuration. */

@@ -2,11 +2,13 @@
  * The schema of one environment as a Pulumi resource: a thin `pulumi.dynamic.Resource` over the
  * migrator (`migrator/provider.ts`). Its inputs are computed at program time without touching the
  * database: one checksum per migration and per repeatable, so `pulumi preview` lists each pending
- * migration by name and an edit to an applied file shows up in the diff.
+ * migration by name and an edit to an applied file shows up in the diff. The stack's modules and
+ * request guard are inputs too: a change to them is an update that runs `app.on_schema_apply`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RunRules } from "../migrator/apply";
 import type { ConnectionParams } from "../migrator/db";
+import type { StackSettings } from "../migrator/engine";
 import { loadProject, migrationMap, repeatableMap } from "../migrator/files";
 import { schemaProvider, SchemaInputs } from "../migrator/provider";
 
@@ -30,6 +32,13 @@ export interface DatabaseSchemaArgs {
    * are warnings on the resource. Pass the stack's `lintBlocking`. Defaults to true in prod only.
    */
   lintBlocking?: boolean;
+  /**
+   * Optional modules on/off and the RLS request guard that `app.on_schema_apply` makes the database
+   * match after every create/update (pass `stackSettings(config)`). They are inputs, so a change shows
+   * in `pulumi preview` and is applied as an update. Defaults to none: modules and guard rows are left
+   * as they are.
+   */
+  settings?: StackSettings;
 }
 
 type Wrapped<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -39,6 +48,8 @@ export class DatabaseSchema extends pulumi.dynamic.Resource {
   public readonly lastApplied!: pulumi.Output<string[]>;
   public readonly migrations!: pulumi.Output<Record<string, string>>;
   public readonly repeatables!: pulumi.Output<Record<string, string>>;
+  public readonly modules!: pulumi.Output<Record<string, boolean> | undefined>;
+  public readonly lastOnApply!: pulumi.Output<string[]>;
 
   constructor(name: string, args: DatabaseSchemaArgs, opts?: pulumi.CustomResourceOptions) {
     const sqlDir = args.sqlDir ?? "sql";
@@ -50,7 +61,7 @@ export class DatabaseSchema extends pulumi.dynamic.Resource {
     }
     // The whole connection is a secret input (it carries the password), so state keeps it encrypted.
     const connection = pulumi.secret(args.connection);
-    const inputs: Wrapped<SchemaInputs> & { lastVersion: undefined; lastApplied: undefined } = {
+    const inputs: Wrapped<SchemaInputs> & { lastVersion: undefined; lastApplied: undefined; lastOnApply: undefined } = {
       environment: args.environment,
       stack: pulumi.getStack(),
       sqlDir,
@@ -63,8 +74,11 @@ export class DatabaseSchema extends pulumi.dynamic.Resource {
       loadSeed,
       checks: args.checks,
       lintBlocking: args.lintBlocking,
+      modules: args.settings?.modules,
+      requestGuard: args.settings?.requestGuard,
       lastVersion: undefined,
       lastApplied: undefined,
+      lastOnApply: undefined,
     };
     super(schemaProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connection"] }, "phi-db", "DatabaseSchema");
   }

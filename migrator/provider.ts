@@ -4,7 +4,8 @@
  * to `pulumi.dynamic.Resource`, which serializes it (and, by value, the local modules it uses).
  *
  *  - diff is pure (state vs inputs) and never connects; unknown inputs in a first preview are fine.
- *  - create/update run the migrator; delete drops nothing (the database outlives the resource);
+ *  - create/update run the migrator, then `app.on_schema_apply(<modules, requestGuard>)` (so a
+ *    settings-only change is an update too); delete drops nothing (the database outlives the resource);
  *    nothing is ever replaced; read (refresh) reads the ledger so out-of-band changes show as drift.
  *  - The password arrives as a secret input; outputs keep the same property, so the engine keeps it
  *    secret in state. It is never logged or put in another output.
@@ -14,6 +15,7 @@ import type { RunRules } from "./apply";
 import type { CheckOptions } from "./checks";
 import { connect, ConnectionParams, readHistory } from "./db";
 import { runLayer } from "./engine";
+import type { RequestGuard } from "./engine";
 import { loadProject } from "./files";
 import { lintMigrations } from "./lint";
 
@@ -40,6 +42,13 @@ export interface SchemaInputs {
    * resource, and the state keeps those of the last applied batch.
    */
   lintWarnings?: string[];
+  /**
+   * Every optional module the stack config manages, on or off (`phi-db:modules`), and the request
+   * guard (`phi-db:requestGuard`): `app.on_schema_apply` makes the database match them after every
+   * create/update. A change to either is an update (never a replacement). Unset: left as they are.
+   */
+  modules?: Record<string, boolean>;
+  requestGuard?: RequestGuard;
 }
 
 export interface SchemaOutputs extends SchemaInputs {
@@ -47,13 +56,15 @@ export interface SchemaOutputs extends SchemaInputs {
   lastVersion: string;
   /** Files applied by the last create/update. */
   lastApplied: string[];
+  /** What `app.on_schema_apply` did in the last create/update (`<task>: <result>`). */
+  lastOnApply: string[];
 }
 
 /**
  * Inputs that are not schema: a change to them is never a diff. (An array, not a Set: module-level
  * values are serialized by value with the provider, and the serializer copies plain data only.)
  */
-const IGNORED = ["__provider", "lastVersion", "lastApplied", "lintBlocking", "lintWarnings"];
+const IGNORED = ["__provider", "lastVersion", "lastApplied", "lastOnApply", "lintBlocking", "lintWarnings"];
 
 /** The engine's placeholder for a value not known yet (first preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -99,6 +110,17 @@ function checkInputs(news: Record<string, unknown>): Array<{ property: string; r
   }
   if (typeof news.environment === "string" && news.environment !== UNKNOWN && !["local", "dev", "staging", "prod"].includes(news.environment)) {
     failures.push({ property: "environment", reason: `expected one of local, dev, staging, prod, got ${news.environment}` });
+  }
+  const modules = news.modules;
+  if (modules !== undefined && !hasUnknown(modules) && !(isMap(modules) && Object.values(modules as object).every((v) => typeof v === "boolean"))) {
+    failures.push({ property: "modules", reason: `expected a map of module name to true/false, got ${JSON.stringify(modules)}` });
+  }
+  const guard = news.requestGuard;
+  if (guard !== undefined && !hasUnknown(guard) && !(isMap(guard) && Object.keys(guard as object).every((k) => k === "ipAllowlist" || k === "businessHours"))) {
+    failures.push({ property: "requestGuard", reason: `expected a map with ipAllowlist and/or businessHours, got ${JSON.stringify(guard)}` });
+  }
+  if ((modules === undefined) !== (guard === undefined)) {
+    failures.push({ property: modules === undefined ? "modules" : "requestGuard", reason: "modules and requestGuard are set together (the stack settings of app.on_schema_apply)" });
   }
   return failures;
 }
@@ -162,12 +184,14 @@ async function apply(inputs: SchemaInputs): Promise<SchemaOutputs> {
     loadSeed: inputs.loadSeed,
     checks: inputs.checks,
     expected: { migrations: inputs.migrations, repeatables: inputs.repeatables },
+    settings: inputs.modules && inputs.requestGuard ? { modules: inputs.modules, requestGuard: inputs.requestGuard } : undefined,
   });
   const versions = Object.keys(inputs.migrations).sort();
   return {
     ...inputs,
     lastVersion: versions.length ? versions[versions.length - 1].slice(0, 11) : "",
     lastApplied: [...result.applied, ...result.repeatables].map((a) => a.file),
+    lastOnApply: result.onApply.map((r) => `${r.task}: ${r.result}`),
   };
 }
 

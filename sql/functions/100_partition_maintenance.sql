@@ -17,8 +17,11 @@
 --   audit.release_archived_partition() drops an archived month only with the receipt of its export to
 --                                     the audit-export bucket (s3:// URI + row count, checked against
 --                                     the table) and records the release in audit.security_events.
---   app.on_schema_apply()             what a `phi-db up` run does after applying the schema: the
---                                     partition window, and a warning for strays in default partitions.
+--   app.on_schema_apply(settings)     what every `phi-db up` run (CLI or Pulumi schema resource) does
+--                                     after applying the schema, even with nothing pending: the
+--                                     partition window, a warning for strays in default partitions,
+--                                     and, from the stack config (phi-db:modules, phi-db:requestGuard),
+--                                     the module activations and the request guard's settings rows.
 -- Callers: app.run_maintenance() (daily; pg_cron job phi-db-maintenance on RDS), app.purge_expired_data()
 -- (retention), `phi-db up` (app.on_schema_apply), and this file itself when it changes.
 -- pg_partman (RDS only) is not used: one code path everywhere, and partitions must get our RLS policies
@@ -269,7 +272,11 @@ $fn$;
 comment on function audit.release_archived_partition(regclass, text, bigint) is
   'Drops one archived audit month (a partition of audit.log_archive) once it has been exported: needs the s3:// URI of the copy in the audit-export bucket and its row count (checked). Records the release in audit.security_events.';
 
-create or replace function app.on_schema_apply()
+-- The zero-argument form of earlier versions: replaced by the one below, whose settings default to
+-- null, so `select * from app.on_schema_apply()` still works (partition window only).
+drop function if exists app.on_schema_apply();
+
+create or replace function app.on_schema_apply(p_settings jsonb default null)
 returns table (task text, result text)
 language plpgsql
 volatile
@@ -277,8 +284,22 @@ set search_path = ''
 as $fn$
 #variable_conflict use_column
 declare
-  v_r record;
+  v_r       record;
+  v_module  record;
+  v_row     tenant.instance_module_activations%rowtype;
+  v_guard   jsonb;
+  v_want    jsonb;
+  v_have    jsonb;
+  v_key     text;
+  v_part    text;
+  v_desc    text;
 begin
+  if p_settings is not null and jsonb_typeof(p_settings) <> 'object' then
+    raise exception 'app.on_schema_apply: settings must be a JSON object {modules, requestGuard}, got %', p_settings
+      using errcode = 'invalid_parameter_value';
+  end if;
+
+  -- 1. The partition window, and strays in default partitions.
   for v_r in select * from app.maintain_partitions() loop
     task := 'partitions ' || v_r.parent;
     result := format('%s created, %s skipped, %s monthly partitions, newest %s', v_r.created, v_r.skipped, v_r.partitions, to_char(v_r.newest_month, 'YYYY-MM'));
@@ -290,11 +311,114 @@ begin
     result := v_r.rows || ' stray row(s)';
     return next;
   end loop;
+
+  -- 2. Optional modules (phi-db:modules): {"<module>": true|false} for every module the config
+  --    manages. A change is one audited UPDATE/INSERT; an unchanged module is not touched.
+  if p_settings ? 'modules' then
+    if jsonb_typeof(p_settings -> 'modules') <> 'object' then
+      raise exception 'app.on_schema_apply: modules must be a JSON object {"<module>": true|false}, got %', p_settings -> 'modules'
+        using errcode = 'invalid_parameter_value';
+    end if;
+    for v_module in select m.key as name, m.value as wanted from jsonb_each(p_settings -> 'modules') m order by m.key loop
+      if jsonb_typeof(v_module.wanted) <> 'boolean' then
+        raise exception 'app.on_schema_apply: module % must be true or false, got %', v_module.name, v_module.wanted
+          using errcode = 'invalid_parameter_value';
+      end if;
+      task := 'module ' || v_module.name;
+      select * into v_row from tenant.instance_module_activations m where m.module_name = v_module.name for update;
+      if (v_module.wanted)::boolean then
+        if v_row.id is null then
+          insert into tenant.instance_module_activations (module_name, is_active, activated_at)
+          values (v_module.name, true, now());
+          result := 'activated';
+        elsif not v_row.is_active then
+          -- activated_at must stay before a (past) licence expiry: only a live activation gets now().
+          update tenant.instance_module_activations m
+             set is_active = true,
+                 activated_at = case when m.expires_at is null or m.expires_at > now() then now()
+                                     else coalesce(m.activated_at, m.expires_at - interval '1 second') end
+           where m.id = v_row.id;
+          result := 'activated';
+        else
+          result := 'active (unchanged)';
+        end if;
+        if v_row.expires_at is not null and v_row.expires_at <= now() then
+          raise warning 'module % is switched on but its activation expired at %: its tables stay read-only until expires_at is cleared or extended', v_module.name, v_row.expires_at;
+          result := result || format(', but expired at %s: still read-only', v_row.expires_at);
+        end if;
+      else
+        if v_row.id is not null and v_row.is_active then
+          update tenant.instance_module_activations m set is_active = false where m.id = v_row.id;
+          result := 'deactivated';
+        else
+          result := 'off (unchanged)';
+        end if;
+      end if;
+      return next;
+    end loop;
+  end if;
+
+  -- 3. The RLS request guard (phi-db:requestGuard): rows security.ip_allowlist and
+  --    security.business_hours of tenant.instance_settings, read by app.rls_request_context_allowed().
+  --    A part the config leaves out is deleted. Values are checked here too, because the guard fails
+  --    closed (refuses everyone) on a value it cannot read.
+  if p_settings ? 'requestGuard' then
+    v_guard := p_settings -> 'requestGuard';
+    if jsonb_typeof(v_guard) <> 'object' or exists (select from jsonb_object_keys(v_guard) k where k not in ('ipAllowlist', 'businessHours')) then
+      raise exception 'app.on_schema_apply: requestGuard must be a JSON object with ipAllowlist and/or businessHours, got %', v_guard
+        using errcode = 'invalid_parameter_value';
+    end if;
+    for v_part, v_key in select * from (values ('ipAllowlist', 'security.ip_allowlist'), ('businessHours', 'security.business_hours')) as g(part, setting_key) loop
+      v_want := nullif(v_guard -> v_part, 'null'::jsonb);
+      if v_want is not null and v_part = 'ipAllowlist' then
+        if jsonb_typeof(v_want) <> 'array' or jsonb_array_length(v_want) = 0 then
+          raise exception 'app.on_schema_apply: requestGuard.ipAllowlist must be a non-empty JSON array of CIDRs, got %', v_want
+            using errcode = 'invalid_parameter_value';
+        end if;
+        perform e::cidr from jsonb_array_elements_text(v_want) e;  -- invalid_text_representation names the value
+        v_desc := 'IP allow-list of the request guard: set by phi-db:requestGuard.ipAllowlist (stack config)';
+      elsif v_want is not null then
+        if jsonb_typeof(v_want) <> 'object'
+           or not (v_want ?& array['timezone', 'days', 'start', 'end'])
+           or jsonb_typeof(v_want -> 'days') <> 'array' or jsonb_array_length(v_want -> 'days') = 0
+           or exists (select from jsonb_array_elements(v_want -> 'days') d where jsonb_typeof(d) <> 'number' or d::text !~ '^[1-7]$') then
+          raise exception 'app.on_schema_apply: requestGuard.businessHours must be {"timezone": IANA zone, "days": [1-7, ...], "start": "HH:MM", "end": "HH:MM"}, got %', v_want
+            using errcode = 'invalid_parameter_value';
+        end if;
+        perform now() at time zone (v_want ->> 'timezone');  -- 'time zone "x" not recognized'
+        if (v_want ->> 'start')::time >= (v_want ->> 'end')::time then
+          raise exception 'app.on_schema_apply: requestGuard.businessHours.end (%) must be later than start (%)', v_want ->> 'end', v_want ->> 'start'
+            using errcode = 'invalid_parameter_value';
+        end if;
+        v_desc := 'Business hours of the request guard (crisis grantees exempt): set by phi-db:requestGuard.businessHours (stack config)';
+      end if;
+      task := 'setting ' || v_key;
+      select s.setting_value into v_have from tenant.instance_settings s where s.setting_key = v_key for update;
+      if v_want is null then
+        if found then
+          delete from tenant.instance_settings s where s.setting_key = v_key;
+          result := 'removed';
+        else
+          result := 'off (unchanged)';
+        end if;
+      elsif not found then
+        insert into tenant.instance_settings (setting_key, setting_value, category, description)
+        values (v_key, v_want, 'security', v_desc);
+        result := 'set ' || v_want::text;
+      elsif v_have is distinct from v_want then
+        update tenant.instance_settings s set setting_value = v_want, category = 'security', description = v_desc where s.setting_key = v_key;
+        result := 'changed to ' || v_want::text;
+      else
+        result := 'unchanged';
+      end if;
+      return next;
+    end loop;
+  end if;
 end
 $fn$;
 
-comment on function app.on_schema_apply() is
-  'Run by `phi-db up` after every apply: keeps the monthly partition window (app.maintain_partitions) and warns about rows in default partitions.';
+comment on function app.on_schema_apply(jsonb) is
+  'Run by `phi-db up` (and the Pulumi schema resource) after every apply: keeps the monthly partition window (app.maintain_partitions), warns about rows in default partitions, and makes the optional modules (settings.modules {"<module>": bool}) and the request guard rows (settings.requestGuard {ipAllowlist, businessHours} -> security.ip_allowlist / security.business_hours in tenant.instance_settings) match the stack config. Null settings: partitions only. Idempotent; one row (task, result) per item.';
 
 -- Whenever this file changes, bring the partition window up to date right away.
 select count(*) from app.maintain_partitions();

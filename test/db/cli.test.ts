@@ -97,6 +97,72 @@ describe("commands against a database URL", () => {
     expect(rb.err.join("\n")).toContain("rollback is not allowed in environment prod");
   }, 120000);
 
+  it("up with nothing pending still runs app.on_schema_apply: re-creates a dropped future partition, and makes modules and the request guard match the stack file", async () => {
+    const up = async () => {
+      const c = capture();
+      const code = await main(["up", "--env", "local", "--database-url", db.url, "--dir", dir], c.io);
+      if (code !== 0) throw new Error(c.err.join("\n"));
+      return c.out;
+    };
+    const stackFile = (extra: string) =>
+      fs.writeFileSync(path.join(dir, "Pulumi.local.yaml"), fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8").replace(/\n  phi-db:modules:[\s\S]*$/, "\n" + extra));
+    const m = new Date();
+    const ahead = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 18, 1));
+    const far = `app.appointments_p${ahead.getUTCFullYear()}_${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
+    await db.client.query(`drop table ${far}`);
+
+    // The repository's local stack: e-commerce on (already on from the seed), no guard.
+    const first = await up();
+    expect(first[0]).toContain("nothing to apply");
+    expect(first).toEqual(
+      expect.arrayContaining([
+        "after apply (app.on_schema_apply):",
+        expect.stringMatching(/^  partitions app\.appointments: 1 created, 0 skipped, 20 monthly partitions, newest /),
+        expect.stringMatching(/^  partitions audit\.log: 0 created/),
+        "  module ecommerce: active (unchanged)",
+        "  setting security.ip_allowlist: off (unchanged)",
+        "  setting security.business_hours: off (unchanged)",
+      ]),
+    );
+    expect(first.indexOf("after apply (app.on_schema_apply):")).toBeLessThan(first.findIndex((l) => l.startsWith("checks: ")));
+    expect((await db.client.query("select to_regclass($1) as r", [far])).rows[0].r).toBe(far);
+    const product = (sku: string) =>
+      db.client.query("insert into app.products (organization_id, name, sku, price) values ('d0000000-0000-4000-8000-000000000001', 'CLI kit', $1, 1)", [sku]);
+    await product("CLI-1");
+
+    // modules left out: switched off, writes refused.
+    stackFile("  phi-db:modules: []\n  phi-db:requestGuard:\n    ipAllowlist: [10.20.0.0/16]\n    businessHours: {timezone: Europe/Berlin, days: [1, 2, 3, 4, 5], start: \"08:00\", end: \"18:00\"}\n");
+    const off = await up();
+    expect(off).toEqual(
+      expect.arrayContaining([
+        "  module ecommerce: deactivated",
+        '  setting security.ip_allowlist: set ["10.20.0.0/16"]',
+        expect.stringMatching(/^  setting security\.business_hours: set \{.*"Europe\/Berlin"/),
+      ]),
+    );
+    const refused = await product("CLI-2").then(() => null, (e) => e);
+    expect(refused?.code).toBe("PHM01");
+    const rows = await db.client.query("select setting_key, setting_value from tenant.instance_settings where setting_key like 'security.%' order by 1");
+    expect(rows.rows).toEqual([
+      { setting_key: "security.business_hours", setting_value: { timezone: "Europe/Berlin", days: [1, 2, 3, 4, 5], start: "08:00", end: "18:00" } },
+      { setting_key: "security.ip_allowlist", setting_value: ["10.20.0.0/16"] },
+    ]);
+
+    // Back to the repository's file: module on again, guard rows deleted.
+    fs.copyFileSync(path.join(REPO, "Pulumi.local.yaml"), path.join(dir, "Pulumi.local.yaml"));
+    const back = await up();
+    expect(back).toEqual(expect.arrayContaining(["  module ecommerce: activated", "  setting security.ip_allowlist: removed", "  setting security.business_hours: removed"]));
+    await product("CLI-3");
+    expect((await db.client.query("select count(*)::int as n from tenant.instance_settings where setting_key like 'security.%'")).rows[0].n).toBe(0);
+
+    // A bad value in the stack file is a named config error; nothing runs.
+    stackFile("  phi-db:modules: [shop]\n");
+    const bad = capture();
+    expect(await main(["up", "--env", "local", "--database-url", db.url, "--dir", dir], bad.io)).toBe(2);
+    expect(bad.err.join("\n")).toContain("Pulumi.local.yaml: config phi-db:modules: expected a list of distinct optional modules from: ecommerce");
+    fs.copyFileSync(path.join(REPO, "Pulumi.local.yaml"), path.join(dir, "Pulumi.local.yaml"));
+  }, 120000);
+
   it("exits non-zero with a named error on bad usage and bad stack config", async () => {
     const c = capture();
     expect(await main(["frobnicate", "--env", "dev", "--database-url", db.url, "--dir", dir], c.io)).toBe(2);

@@ -3,7 +3,9 @@
  * with forced RLS, the parent's policies and triggers; missing months come back (what `phi-db up`
  * and the daily job run) and pass the migrator's checks; strays in default partitions are reported;
  * retention DETACHES expired audit months into audit.log_archive with their rows intact, and an
- * archived month is dropped only with its export receipt.
+ * archived month is dropped only with its export receipt. After every engine run, even with nothing
+ * pending, app.on_schema_apply(settings) keeps the window and makes module activations and the request
+ * guard's settings rows match the stack config (idempotently).
  */
 import type { Client } from "pg";
 import { applyPlatform } from "../support/platform";
@@ -111,6 +113,143 @@ describe("partition window", () => {
     });
     expect(r.rows[0].t).toBe("42s");
   });
+});
+
+describe("every engine run (phi-db up), even with nothing pending", () => {
+  it("re-creates a dropped future month and reports it; the next run creates nothing", async () => {
+    const far = `app.appointments_p${monthSuffix(17)}`;
+    await db.client.query(`drop table ${far}`);
+    const run = await applyPlatform(db.url, { sqlRoot: db.sqlRoot });
+    expect(run.applied).toEqual([]);
+    expect(run.repeatables).toEqual([]);
+    expect(run.onApply.find((r) => r.task === "partitions app.appointments")?.result).toMatch(/^1 created, 0 skipped, 20 monthly partitions, newest /);
+    expect(run.onApply.find((r) => r.task === "partitions audit.log")?.result).toMatch(/^0 created/);
+    expect((await partitionFacts(far)).forced).toBe(true);
+    expect(run.checks.filter((c) => !c.ok)).toEqual([]);
+    const again = await applyPlatform(db.url, { sqlRoot: db.sqlRoot });
+    expect(again.onApply.map((r) => r.result.split(",")[0])).toEqual(["0 created", "0 created"]);
+    // No settings given: modules and guard rows are not managed (no row about them).
+    expect(again.onApply.map((r) => r.task)).toEqual(["partitions app.appointments", "partitions audit.log"]);
+  }, 120000);
+
+  it("works on a database without app.on_schema_apply: nothing is called, no error", async () => {
+    const { runOnSchemaApply } = await import("../../migrator/engine");
+    const rules = { allowOutOfOrder: false, allowRollback: false, lockTimeout: "5s", statementTimeout: "1min", lockWaitSeconds: 1 };
+    await db.client.query("begin");
+    try {
+      await db.client.query("alter function app.on_schema_apply(jsonb) rename to on_schema_apply_hidden");
+      // (the function returns before it would open its own transaction)
+      expect(await runOnSchemaApply(db.client, { rules, settings: { modules: { ecommerce: true }, requestGuard: {} } })).toEqual([]);
+    } finally {
+      await db.client.query("rollback");
+    }
+    expect(await db.client.query("select to_regprocedure('app.on_schema_apply(jsonb)') is not null as ok").then((r) => r.rows[0].ok)).toBe(true);
+  });
+});
+
+describe("stack settings: modules and request guard", () => {
+  const MODS = (ecommerce: boolean) => ({ ecommerce });
+  const HOURS = { timezone: "America/New_York", days: [1, 2, 3, 4, 5], start: "07:00", end: "19:00" };
+  const settingsOf = (modules: Record<string, boolean>, requestGuard: Record<string, unknown>) => ({ modules, requestGuard });
+  const apply = (settings: unknown) =>
+    owner((c) => c.query("select task, result from app.on_schema_apply($1::jsonb) where task not like 'partitions %'", [JSON.stringify(settings)])).then((r) => r.rows);
+  const insertProduct = (sku: string) =>
+    owner((c) => c.query("insert into app.products (organization_id, name, sku, price) values ($1, 'Test kit', $2, 9.5)", [ORG, sku]));
+  const securityRows = () =>
+    owner((c) => c.query("select setting_key, setting_value, category from tenant.instance_settings where setting_key like 'security.%' order by 1")).then((r) => r.rows);
+
+  it("modules: on activates e-commerce (writes succeed), off deactivates it (writes refused, PHM01); audited, idempotent", async () => {
+    expect((await errorOf(insertProduct("KIT-0"))).code).toBe("PHM01");
+    const auditRows = () => db.client.query("select count(*)::int as n from audit.log where table_name = 'instance_module_activations'").then((r) => r.rows[0].n);
+    const audited = await auditRows();
+
+    expect(await apply(settingsOf(MODS(true), {}))).toEqual(expect.arrayContaining([{ task: "module ecommerce", result: "activated" }]));
+    await insertProduct("KIT-1");
+    expect(await apply(settingsOf(MODS(true), {}))).toEqual(expect.arrayContaining([{ task: "module ecommerce", result: "active (unchanged)" }]));
+    expect(await auditRows()).toBe(audited + 1); // the unchanged run wrote nothing
+
+    expect(await apply(settingsOf(MODS(false), {}))).toEqual(expect.arrayContaining([{ task: "module ecommerce", result: "deactivated" }]));
+    const refused = await errorOf(insertProduct("KIT-2"));
+    expect(refused.code).toBe("PHM01");
+    expect(refused.message).toMatch(/module "ecommerce" is not active/);
+    expect(await apply(settingsOf(MODS(false), {}))).toEqual(expect.arrayContaining([{ task: "module ecommerce", result: "off (unchanged)" }]));
+    expect(await auditRows()).toBe(audited + 2);
+    // Switched on again: the row is reused.
+    expect(await apply(settingsOf(MODS(true), {}))).toEqual(expect.arrayContaining([{ task: "module ecommerce", result: "activated" }]));
+    const rows = await owner((c) => c.query("select is_active, activated_at is not null as dated from tenant.instance_module_activations where module_name = 'ecommerce'"));
+    expect(rows.rows).toEqual([{ is_active: true, dated: true }]);
+    await apply(settingsOf(MODS(false), {}));
+  });
+
+  it("requestGuard writes security.ip_allowlist / security.business_hours, changes them, and removing a part deletes its row", async () => {
+    expect(await securityRows()).toEqual([]);
+    const both = { ipAllowlist: ["10.20.0.0/16", "2001:db8::/32"], businessHours: HOURS };
+    expect(await apply(settingsOf(MODS(false), both))).toEqual([
+      { task: "module ecommerce", result: "off (unchanged)" },
+      { task: "setting security.ip_allowlist", result: 'set ["10.20.0.0/16", "2001:db8::/32"]' },
+      { task: "setting security.business_hours", result: expect.stringMatching(/^set \{/) },
+    ]);
+    expect(await securityRows()).toEqual([
+      { setting_key: "security.business_hours", setting_value: HOURS, category: "security" },
+      { setting_key: "security.ip_allowlist", setting_value: both.ipAllowlist, category: "security" },
+    ]);
+    // Exactly the format app.rls_request_context_allowed() reads (policies/000_rls_helpers.sql).
+    expect((await apply(settingsOf(MODS(false), both))).map((r) => r.result)).toEqual(["off (unchanged)", "unchanged", "unchanged"]);
+
+    const narrower = { ipAllowlist: ["10.20.0.0/24"], businessHours: HOURS };
+    expect((await apply(settingsOf(MODS(false), narrower)))[1]).toEqual({ task: "setting security.ip_allowlist", result: 'changed to ["10.20.0.0/24"]' });
+
+    expect((await apply(settingsOf(MODS(false), { businessHours: HOURS }))).slice(1)).toEqual([
+      { task: "setting security.ip_allowlist", result: "removed" },
+      { task: "setting security.business_hours", result: "unchanged" },
+    ]);
+    expect((await securityRows()).map((r) => r.setting_key)).toEqual(["security.business_hours"]);
+    expect((await apply(settingsOf(MODS(false), {}))).slice(1).map((r) => r.result)).toEqual(["off (unchanged)", "removed"]);
+    expect(await securityRows()).toEqual([]);
+  });
+
+  it("no settings (or the zero-argument call) leaves modules and guard rows alone", async () => {
+    await apply(settingsOf(MODS(true), { ipAllowlist: ["10.0.0.0/8"] }));
+    const tasks = await owner((c) => c.query("select task from app.on_schema_apply()")).then((r) => r.rows.map((x) => x.task));
+    expect(tasks).toEqual(["partitions app.appointments", "partitions audit.log"]);
+    expect(await owner((c) => c.query("select count(*)::int as n from app.on_schema_apply(null)")).then((r) => r.rows[0].n)).toBe(2);
+    expect((await securityRows()).map((r) => r.setting_key)).toEqual(["security.ip_allowlist"]);
+    expect(await owner((c) => c.query("select tenant.module_is_active('ecommerce') as on")).then((r) => r.rows[0].on)).toBe(true);
+    await apply(settingsOf(MODS(false), {}));
+  });
+
+  it("refuses values the guard could not read (it would fail closed), and nothing of the call remains", async () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [settingsOf(MODS(true), { ipAllowlist: ["10.20.1.0/16"] }), /invalid cidr value|has bits set/],
+      [settingsOf(MODS(true), { ipAllowlist: [] }), /non-empty JSON array of CIDRs/],
+      [settingsOf(MODS(true), { businessHours: { ...HOURS, timezone: "Mars/Base" } }), /time zone "Mars\/Base" not recognized/],
+      [settingsOf(MODS(true), { businessHours: { ...HOURS, days: [0] } }), /businessHours must be/],
+      [settingsOf(MODS(true), { businessHours: { ...HOURS, start: "19:00", end: "07:00" } }), /must be later than start/],
+      [settingsOf(MODS(true), { ipAllowList: ["10.0.0.0/8"] }), /requestGuard must be a JSON object with ipAllowlist and\/or businessHours/],
+      [settingsOf({ shop: true }, {}), /instance_module_activations_module_valid/],
+      [settingsOf({ ecommerce: "yes" } as never, {}), /module ecommerce must be true or false/],
+      ["[]", /settings must be a JSON object/],
+    ];
+    for (const [settings, words] of bad) {
+      const e = await errorOf(apply(settings));
+      expect([JSON.stringify(settings), e.message]).toEqual([JSON.stringify(settings), expect.stringMatching(words)]);
+    }
+    expect(await owner((c) => c.query("select tenant.module_is_active('ecommerce') as on")).then((r) => r.rows[0].on)).toBe(false);
+    expect(await securityRows()).toEqual([]);
+  });
+
+  it("through the engine: a run with settings reports them after the partition lines", async () => {
+    const run = await applyPlatform(db.url, { sqlRoot: db.sqlRoot, settings: { modules: { ecommerce: true }, requestGuard: { businessHours: HOURS } } });
+    expect(run.onApply.map((r) => `${r.task}: ${r.result.split(" {")[0]}`).slice(2)).toEqual([
+      "module ecommerce: activated",
+      "setting security.ip_allowlist: off (unchanged)",
+      "setting security.business_hours: set",
+    ]);
+    await insertProduct("KIT-ENGINE");
+    const off = await applyPlatform(db.url, { sqlRoot: db.sqlRoot, settings: { modules: { ecommerce: false }, requestGuard: {} } });
+    expect(off.onApply.slice(2).map((r) => r.result)).toEqual(["deactivated", "off (unchanged)", "removed"]);
+    expect((await errorOf(insertProduct("KIT-ENGINE-2"))).code).toBe("PHM01");
+  }, 120000);
 });
 
 describe("default partitions", () => {

@@ -1,7 +1,9 @@
 /**
  * The dynamic provider tested the way the Pulumi engine runs it: the serialized `__provider` text
  * from a mocked program run is loaded with require-from-string in a fresh Node process, `handler()`
- * is called, and create -> diff -> (new migration) -> diff -> update run against real PostgreSQL.
+ * is called, and create -> diff -> (new migration) -> diff -> update run against real PostgreSQL; then a
+ * change of the stack settings alone (modules / request guard) is an update, never a replacement,
+ * that reaches app.on_schema_apply(settings) in the database.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -33,7 +35,7 @@ function plain(v: unknown): unknown {
 }
 
 /** Runs a tiny program declaring the schema resource under Pulumi mocks; returns what was registered. */
-async function mockedRun(sqlDir: string, password: string): Promise<Captured[]> {
+async function mockedRun(sqlDir: string, password: string, settings?: import("../../migrator/engine").StackSettings): Promise<Captured[]> {
   const captured: Captured[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -58,6 +60,7 @@ async function mockedRun(sqlDir: string, password: string): Promise<Captured[]> 
     connection: { connectionString: process.env.PROVIDER_TEST_URL!, password: pulumi.secret(password) as unknown as string },
     rules: { allowOutOfOrder: true, allowRollback: true, lockTimeout: "5s", statementTimeout: "1min", lockWaitSeconds: 30 },
     checks: { managedSchemas: ["app"], requiredExtensions: [], requestRoles: [] },
+    settings,
   });
   await new Promise<void>((resolve) => schema.urn.apply(() => resolve()));
   // let the mock monitor receive the registration
@@ -147,7 +150,46 @@ it("runs create, diff, update from the serialized provider text in a fresh proce
   expect(after.props.migrations).toEqual(inputs2.migrations);
   const cols = await db.client.query("select column_name from information_schema.columns where table_schema = 'app' and table_name = 'items' order by 1");
   expect(cols.rows.map((c) => c.column_name)).toEqual(["id", "label", "owner"]);
-}, 60000);
+  // No app.on_schema_apply in this project: the runs above called nothing and reported nothing.
+  expect(updated.outs).toMatchObject({ lastOnApply: [] });
+
+  // A settings-only change: the project gains an app.on_schema_apply(jsonb) probe that records what it
+  // receives (outside the managed schema `app`'s tables), and the stack switches a module on.
+  fx.write({
+    "functions/100_on_apply.sql":
+      "create schema if not exists probe;\ncreate table if not exists probe.calls (settings jsonb not null);\n" +
+      "create or replace function app.on_schema_apply(p_settings jsonb default null) returns table (task text, result text) language sql set search_path = '' as $$\n" +
+      "  insert into probe.calls values (coalesce(p_settings, 'null')) returning 'probe'::text, (settings -> 'modules')::text\n$$;\n",
+  });
+  const v1 = { modules: { ecommerce: false }, requestGuard: {} };
+  const v2 = { modules: { ecommerce: true }, requestGuard: { ipAllowlist: ["10.20.0.0/16"] } };
+  const third = (await mockedRun(fx.root, password, v1)).find((r) => r.type === SCHEMA_TYPE)!;
+  const inputs3 = plain({ ...third.inputs }) as Record<string, unknown>;
+  delete inputs3.__provider;
+  expect(inputs3).toMatchObject(v1);
+  const fourth = (await mockedRun(fx.root, password, v2)).find((r) => r.type === SCHEMA_TYPE)!;
+  const inputs4 = plain({ ...fourth.inputs }) as Record<string, unknown>;
+  delete inputs4.__provider;
+  type Outs = { outs: Record<string, unknown> & { lastApplied: string[]; lastOnApply: string[] } };
+  const [toV1, settingsDiff, v2Applied, sameAgain] = inFreshProcess(fourth.inputs.__provider as string, [
+    { op: "update", args: ["phi-db-schema/dev", updated.outs, inputs3] },
+    // v1 -> v2: the settings alone differ (same files, same connection)
+    { op: "diff", args: ["phi-db-schema/dev", inputs3, inputs4] },
+    { op: "update", args: ["phi-db-schema/dev", inputs3, inputs4] },
+    { op: "diff", args: ["phi-db-schema/dev", inputs4, inputs4] },
+  ]) as [Outs, { changes: boolean; replaces: string[]; stables: string[] }, Outs, { changes: boolean }];
+  expect(toV1.outs.lastApplied).toEqual(["functions/100_on_apply.sql"]);
+  expect(toV1.outs.lastOnApply).toEqual(['probe: {"ecommerce": false}']);
+  expect(settingsDiff).toMatchObject({ changes: true, replaces: [] });
+  expect(settingsDiff.stables).toEqual(expect.arrayContaining(["migrations", "repeatables", "connection"]));
+  expect(settingsDiff.stables).not.toContain("modules");
+  expect(settingsDiff.stables).not.toContain("requestGuard");
+  expect(v2Applied.outs.lastApplied).toEqual([]); // nothing pending: the run is the settings alone
+  expect(v2Applied.outs.lastOnApply).toEqual(['probe: {"ecommerce": true}']);
+  expect(sameAgain.changes).toBe(false);
+  const calls = await db.client.query("select settings from probe.calls");
+  expect(calls.rows.map((r) => r.settings)).toEqual([v1, v2]);
+}, 90000);
 
 function inProcessCreateDiff(text: string, inputs: Record<string, unknown>) {
   return inFreshProcess(text, [

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { loadAccessModel, requestRoles, requiredExtensions, rlsSchemas } from "../../migrator/access-model";
 import { applyAccessModel } from "../../migrator/access-sql";
-import { LayerResult, runLayer } from "../../migrator/engine";
+import { LayerResult, runLayer, StackSettings } from "../../migrator/engine";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const OPTIONAL_LOCALLY = ["pgaudit", "pg_cron", "pg_partman"];
@@ -16,6 +16,8 @@ export interface PlatformOptions {
   /** Another `sql/` folder (defaults to the repository's). */
   sqlRoot?: string;
   log?: (line: string) => void;
+  /** Modules / request guard for app.on_schema_apply. Defaults to none (left as they are). */
+  settings?: StackSettings;
 }
 
 export async function applyPlatform(url: string, opts: PlatformOptions = {}): Promise<LayerResult> {
@@ -39,5 +41,6 @@ export async function applyPlatform(url: string, opts: PlatformOptions = {}): Pr
       await applyAccessModel(client, model, { environment, optionalExtensions: OPTIONAL_LOCALLY, log: opts.log });
     },
     log: opts.log,
+    settings: opts.settings,
   });
 }
