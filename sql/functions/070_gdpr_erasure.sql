@@ -9,7 +9,21 @@
 --      and stays valid (entries hold ids and field names, never values);
 --   3. optionally deletes the person's profile when no other organization still has them as a
 --      patient (cascading to memberships, zero-knowledge data, shares, device keys, tokens);
---   4. writes a receipt to audit.erasure_log and a security event.
+--   4. refreshes every materialized view marked as holding PHI (its comment starts with 'PHI:':
+--      analytics_private.patient_mood_summary, one row per patient, and
+--      analytics_private.organization_dashboard, whose per-organization mood and patient figures can
+--      single a patient out in a small organization): a materialized view is a copy that no DELETE
+--      reaches, so without this the patient's figures would outlive the erasure until the next
+--      scheduled refresh (never, where no pg_cron runs). REFRESH ... CONCURRENTLY, inside this
+--      transaction (it may run in one; only CREATE INDEX CONCURRENTLY may not): readers are not
+--      blocked, the refresh commits or rolls back with the erasure, and it sees the erasure's own
+--      deletes. It takes the advisory lock app.refresh_materialized_views() uses, waiting for a
+--      running refresh to finish first; a scheduled refresh that starts while the erasure is open
+--      skips (it would otherwise compute from a snapshot that still holds the patient and put the
+--      rows back once the erasure commits). Cost: one full recomputation of those views per erasure
+--      (an erasure is a rare, manual runbook step); the de-identified views of schema analytics
+--      (k >= 11, no person) and the private ones without patient figures wait for the schedule;
+--   5. writes a receipt to audit.erasure_log and a security event.
 -- What is kept, on purpose (GDPR Art. 17(3)(b),(e): legal obligation / claims; HIPAA six-year
 -- documentation): the pseudonymous patient/profile ids inside audit entries, field names, hashed
 -- IPs. Once the patient row is gone nothing links those ids to a person.
@@ -37,6 +51,8 @@ declare
   v_item    record;
   v_objects uuid[];
   v_receipt uuid;
+  v_mv      record;
+  v_left    bigint;
 begin
   select p.organization_id, p.profile_id into v_org, v_profile
     from app.patients p where p.id = p_patient_id for update;
@@ -46,6 +62,10 @@ begin
   if p_request_reference is null or length(btrim(p_request_reference)) = 0 then
     raise exception 'an erasure needs the reference of the request it fulfils' using errcode = 'invalid_parameter_value';
   end if;
+
+  -- Before deleting anything: no materialized-view refresh may run between our deletes and our
+  -- commit (see 4.). Waits while a scheduled refresh is running; released at commit or rollback.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('phi-db:refresh_materialized_views'));
 
   -- 1. S3 objects: documents and AI transcripts of this patient.
   insert into storage_meta.deletion_queue (organization_id, bucket_kind, object_key, reason)
@@ -120,7 +140,43 @@ begin
     v_counts := v_counts || jsonb_build_object('app.profiles', v_n);
   end if;
 
-  -- 4. Receipt and security event.
+  -- 4. Materialized views holding PHI: recomputed without the patient. The receipt counts the rows
+  --    that named the patient (views with a patient_id column).
+  for v_mv in
+    select c.oid::regclass as mv,
+           c.relispopulated as populated,
+           exists (select from pg_catalog.pg_index i
+                    where i.indrelid = c.oid and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null) as has_unique,
+           exists (select from pg_catalog.pg_attribute a
+                    where a.attrelid = c.oid and a.attname = 'patient_id' and not a.attisdropped) as per_patient
+      from pg_catalog.pg_class c
+     where c.relkind = 'm'
+       and pg_catalog.obj_description(c.oid, 'pg_class') like 'PHI:%'
+     order by 1
+  loop
+    continue when not v_mv.populated;  -- never populated: holds nothing
+    v_n := 0;
+    if v_mv.per_patient then
+      execute format('select count(*) from %s where patient_id = $1', v_mv.mv) into v_n using p_patient_id;
+    end if;
+    if v_mv.has_unique then
+      execute format('refresh materialized view concurrently %s', v_mv.mv);
+    else
+      execute format('refresh materialized view %s', v_mv.mv);  -- blocks its readers until commit
+    end if;
+    if v_mv.per_patient then
+      -- A view computed from a table this function does not erase would still name the patient.
+      execute format('select count(*) from %s where patient_id = $1', v_mv.mv) into v_left using p_patient_id;
+      if v_left > 0 then
+        raise exception 'materialized view % still holds % row(s) of patient % after its refresh', v_mv.mv, v_left, p_patient_id
+          using errcode = 'object_not_in_prerequisite_state',
+                hint = 'the view reads a table app.erase_patient does not erase: add that table to the erasure';
+      end if;
+    end if;
+    v_counts := v_counts || jsonb_build_object(v_mv.mv::text, v_n);
+  end loop;
+
+  -- 5. Receipt and security event.
   insert into audit.erasure_log (patient_id, organization_id, profile_id, requested_by, request_reference, reason, rows_deleted, objects_queued)
   values (p_patient_id, v_org, v_profile, auth.uid(), p_request_reference, p_reason, v_counts, v_queued)
   returning id into v_receipt;
@@ -131,4 +187,4 @@ end
 $fn$;
 
 comment on function app.erase_patient(uuid, text, text, boolean) is
-  'GDPR erasure of a patient: queues S3 deletions, deletes every row of the patient (audited, chain stays valid), optionally the profile, and writes a receipt to audit.erasure_log. Run as the owner.';
+  'GDPR erasure of a patient: queues S3 deletions, deletes every row of the patient (audited, chain stays valid), optionally the profile, refreshes the materialized views marked PHI (CONCURRENTLY, in the same transaction) and writes a receipt to audit.erasure_log. Run as the owner.';

@@ -6,13 +6,22 @@
 --       while one runs returns 'skipped' instead of queueing. Returns per view the mode, rows and time.
 --   Readers of the private views (SECURITY DEFINER: the views have no RLS, so these decide, per call,
 --   what the caller (auth.uid() from the request claims) may see, and return only that):
---       app.provider_availability(org)          any active member of the organization
---       app.top_providers(org, specialty, n)    any active member of the organization
---       tenant.organization_dashboard(org)      active admins and providers of the organization
---       app.patient_mood_summary(patient)       the patient (profile), an active admin of the patient's
---                                               organization, or an active provider of it who treats the
---                                               patient (an appointment that is not cancelled)
---     and, for all of them, the owner session. When the RLS layer's request-context guard
+--       app.provider_availability(org)          active admins, providers and patients of the organization
+--                                               (scheduling and booking)
+--       app.top_providers(org, specialty, n)    active admins and providers of the organization (staff
+--                                               performance: completed appointments and patients seen
+--                                               per provider)
+--       tenant.organization_dashboard(org)      active admins and providers of the organization; the mood
+--                                               figures (entries, average) are withheld (null) when fewer
+--                                               than 11 patients recorded a mood in the 30 days, so a small
+--                                               organization's average is not one patient's mood
+--       app.patient_mood_summary(patient)       the patient (profile), or an active provider of the
+--                                               patient's organization who treats the patient (an
+--                                               appointment that is not cancelled with one of the caller's
+--                                               active provider records), as RLS on app.mood_entries
+--                                               allows. Not an admin as such: admins see no clinical data.
+--     and, for all of them, the owner session. Research partners and developers get none of them: they
+--     read the de-identified views of schema analytics only. When the RLS layer's request-context guard
 --     (app.rls_request_context_allowed: IP allow-list / business hours) is installed, it applies here
 --     too, as it does to the tables.
 --   app.mv_reader_allowed(org, types)         the shared membership + guard test.
@@ -123,7 +132,7 @@ set search_path = ''
 as $fn$
 #variable_conflict use_column
 begin
-  if not app.mv_reader_allowed(p_organization_id, array['admin', 'provider', 'patient', 'research-partner', 'developer']) then
+  if not app.mv_reader_allowed(p_organization_id, array['admin', 'provider', 'patient']) then
     raise exception 'not allowed to read the provider availability of organization %', p_organization_id
       using errcode = 'insufficient_privilege';
   end if;
@@ -135,7 +144,7 @@ end
 $fn$;
 
 comment on function app.provider_availability(uuid) is
-  'Providers of an organization with their open slots (materialized, see refreshed_at), soonest first. For active members of the organization.';
+  'Providers of an organization with their open slots (materialized, see refreshed_at), soonest first. For active admins, providers and patients of the organization (not research partners or developers).';
 
 create or replace function app.top_providers(p_organization_id uuid, p_specialty text default null, p_limit integer default 10)
 returns table (organization_id uuid, specialty text, provider_id uuid, first_name text, last_name text, telehealth boolean,
@@ -147,7 +156,7 @@ set search_path = ''
 as $fn$
 #variable_conflict use_column
 begin
-  if not app.mv_reader_allowed(p_organization_id, array['admin', 'provider', 'patient', 'research-partner', 'developer']) then
+  if not app.mv_reader_allowed(p_organization_id, array['admin', 'provider']) then
     raise exception 'not allowed to read the provider ranking of organization %', p_organization_id
       using errcode = 'insufficient_privilege';
   end if;
@@ -161,7 +170,7 @@ end
 $fn$;
 
 comment on function app.top_providers(uuid, text, integer) is
-  'Providers of an organization ranked per specialty by appointments completed in the last 90 days (materialized). For active members of the organization.';
+  'Providers of an organization ranked per specialty by appointments completed and patients seen in the last 90 days (materialized). For active admins and providers of the organization (staff performance figures).';
 
 create or replace function tenant.organization_dashboard(p_organization_id uuid)
 returns table (organization_id uuid, name text, status text, active_patients bigint, new_patients_30_days bigint,
@@ -181,12 +190,23 @@ begin
     raise exception 'not allowed to read the dashboard of organization %', p_organization_id
       using errcode = 'insufficient_privilege';
   end if;
-  return query select v.* from analytics_private.organization_dashboard v where v.organization_id = p_organization_id;
+  return query
+    select v.organization_id, v.name, v.status, v.active_patients, v.new_patients_30_days, v.active_providers,
+           v.telehealth_providers, v.appointments_next_7_days, v.appointments_last_30_days, v.completed_last_30_days,
+           v.no_show_last_30_days, v.cancelled_last_30_days, v.telehealth_last_30_days, v.no_show_rate_percent,
+           v.waitlist_active,
+           -- small-cell suppression (as in schema analytics): under 11 patients the figures describe individuals
+           case when v.mood_patients_30_days >= 11 then v.mood_entries_30_days end,
+           v.mood_patients_30_days,
+           case when v.mood_patients_30_days >= 11 then v.avg_mood_30_days end,
+           v.documents, v.document_bytes, v.refreshed_at
+      from analytics_private.organization_dashboard v
+     where v.organization_id = p_organization_id;
 end
 $fn$;
 
 comment on function tenant.organization_dashboard(uuid) is
-  'Dashboard metrics of one organization (materialized, see refreshed_at). For its active admins and providers.';
+  'Dashboard metrics of one organization (materialized, see refreshed_at). For its active admins and providers; mood entries and average are null when fewer than 11 patients recorded a mood in the 30 days.';
 
 create or replace function app.patient_mood_summary(p_patient_id uuid)
 returns table (organization_id uuid, patient_id uuid, avg_mood_7_days numeric, avg_mood_30_days numeric,
@@ -206,9 +226,12 @@ begin
   select p.organization_id, p.profile_id into v_org, v_profile from app.patients p where p.id = p_patient_id;
   v_allowed := tenant.caller_is_owner()
     or (v_org is not null and (
+          -- the patient: their own figures (they may be any kind of member of the organization)
           (v_profile is not null and v_profile = auth.uid() and app.mv_reader_allowed(v_org, array['patient', 'admin', 'provider', 'research-partner', 'developer']))
-          or app.mv_reader_allowed(v_org, array['admin'])
-          or (app.mv_reader_allowed(v_org, array['provider'])
+          -- a treating provider (app.rls_treated_patient_ids: provider or admin membership with an active
+          -- provider record and an appointment with the patient that is not cancelled). An admin who does
+          -- not treat the patient is refused, as RLS on app.mood_entries refuses them the entries.
+          or (app.mv_reader_allowed(v_org, array['provider', 'admin'])
               and exists (select from app.appointments a
                             join app.providers pr on pr.id = a.provider_id and pr.organization_id = a.organization_id
                            where a.organization_id = v_org
@@ -226,7 +249,7 @@ end
 $fn$;
 
 comment on function app.patient_mood_summary(uuid) is
-  'PHI: mood averages (7/30 days), entries, last entry and current streak of one patient (materialized, see refreshed_at). For the patient, admins of the patient''s organization, and its providers who treat the patient.';
+  'PHI: mood averages (7/30 days), entries, last entry and current streak of one patient (materialized, see refreshed_at). For the patient and the providers of the patient''s organization who treat the patient (not admins as such, research partners or developers).';
 
 do $do$
 begin

@@ -82,28 +82,62 @@ async function indexesUsed(sql: string, params: unknown[] = [], opts: { seqscan?
   }
 }
 
-it("creates every performance index valid, on the intended table", async () => {
-  const expected: Record<string, string> = {
-    appointments_provider_scheduled_idx: "app.appointments",
-    appointments_provider_during_idx: "app.appointments",
-    waitlist_entries_matching_idx: "app.waitlist_entries",
-    providers_telehealth_specialties_idx: "app.providers",
-    patients_search_idx: "app.patients",
-    metrics_dimensions_gin_idx: "analytics.metrics",
-    security_events_details_gin_idx: "audit.security_events",
-    share_tokens_purge_idx: "app.share_tokens",
-    oauth_access_tokens_purge_idx: "tenant.oauth_access_tokens",
-    oauth_refresh_tokens_purge_idx: "tenant.oauth_refresh_tokens",
-    healthcare_shares_live_expiry_idx: "app.healthcare_shares",
-    organization_members_active_user_idx: "tenant.organization_members",
-    patients_profile_cover_idx: "app.patients",
-  };
+/**
+ * The indexes issue 7 names, by category, with the shape each must have: access method, key
+ * (columns or expression, as pg_get_indexdef prints it), partial predicate and INCLUDE columns.
+ */
+const SEED_INDEXES: Record<string, { table: string; method: string; key: string; where?: string; include?: string; seed: string }> = {
+  // composite and partial: scheduled appointments by provider and date (seed idx_appointments_provider_date)
+  appointments_provider_scheduled_idx: { table: "app.appointments", method: "btree", key: "provider_id, start_time", where: "(status = 'scheduled'::text)", seed: "scheduled appointments by provider and date" },
+  // active waitlist matching by priority (seed idx_waitlist_entries_matching)
+  waitlist_entries_matching_idx: { table: "app.waitlist_entries", method: "btree", key: "waitlist_id, status, priority_score DESC", where: "(status = 'active'::text)", seed: "active waitlist matching by priority" },
+  // GIN on provider specialties where telehealth (seed idx_providers_active_specialties)
+  providers_telehealth_specialties_idx: { table: "app.providers", method: "gin", key: "specialties", where: "telehealth", seed: "GIN on provider specialties where telehealth" },
+  // full-text search on patient name and email (seed idx_patients_search)
+  patients_search_idx: { table: "app.patients", method: "gin", key: "to_tsvector('simple'::regconfig, ((((COALESCE(first_name, ''::text) || ' '::text) || COALESCE(last_name, ''::text)) || ' '::text) || COALESCE(email, ''::text)))", seed: "full-text search on patient name and email" },
+  // GIN on JSONB metadata
+  metrics_dimensions_gin_idx: { table: "analytics.metrics", method: "gin", key: "dimensions jsonb_path_ops", seed: "GIN on JSONB metadata" },
+  security_events_details_gin_idx: { table: "audit.security_events", method: "gin", key: "details jsonb_path_ops", seed: "GIN on JSONB metadata" },
+  // GiST on date ranges
+  appointments_provider_during_idx: { table: "app.appointments", method: "gist", key: "provider_id, tstzrange(start_time, end_time, '[)'::text)", where: "(status <> ALL (ARRAY['cancelled'::text, 'no_show'::text]))", seed: "GiST on date ranges" },
+  appointment_slots_no_overlap: { table: "app.appointment_slots", method: "gist", key: "provider_id, tstzrange(starts_at, ends_at, '[)'::text)", seed: "GiST on date ranges (the slots' exclusion constraint)" },
+  // covering indexes for the RLS paths
+  organization_members_active_user_idx: { table: "tenant.organization_members", method: "btree", key: "user_id", include: "organization_id, user_type", where: "(status = 'active'::text)", seed: "covering index for the RLS paths (membership)" },
+  patients_profile_cover_idx: { table: "app.patients", method: "btree", key: "profile_id", include: "organization_id", where: "(profile_id IS NOT NULL)", seed: "covering index for the RLS paths (own patient records)" },
+  appointments_provider_patient_idx: { table: "app.appointments", method: "btree", key: "provider_id, patient_id", where: "(status <> 'cancelled'::text)", seed: "covering index for the RLS paths (patients a provider treats)" },
+  encrypted_cycle_data_sync_idx: { table: "app.encrypted_cycle_data", method: "btree", key: "user_id, updated_at DESC", include: "version", seed: "covering index for the zero-knowledge sync (version check without the heap)" },
+  // cleanup indexes for expired tokens and shares
+  share_tokens_purge_idx: { table: "app.share_tokens", method: "btree", key: "COALESCE(revoked_at, expires_at)", seed: "cleanup of expired tokens" },
+  oauth_access_tokens_purge_idx: { table: "tenant.oauth_access_tokens", method: "btree", key: "COALESCE(revoked_at, expires_at)", seed: "cleanup of expired tokens" },
+  oauth_refresh_tokens_purge_idx: { table: "tenant.oauth_refresh_tokens", method: "btree", key: "COALESCE(revoked_at, expires_at)", seed: "cleanup of expired tokens" },
+  healthcare_shares_live_expiry_idx: { table: "app.healthcare_shares", method: "btree", key: "expires_at", where: "(status = ANY (ARRAY['active'::text, 'paused'::text]))", seed: "cleanup of expired shares" },
+  // the other seeds' named indexes: documents (composite and partial), mood entries by patient and date
+  documents_patient_status_idx: { table: "app.documents", method: "btree", key: "patient_id, status", seed: "idx_documents_user_status" },
+  documents_content_type_status_idx: { table: "app.documents", method: "btree", key: "content_type, status", seed: "idx_documents_content_type" },
+  documents_processing_idx: { table: "app.documents", method: "btree", key: "created_at", where: "(status = 'processing'::text)", seed: "idx_documents_processing" },
+  mood_entries_patient_time_idx: { table: "app.mood_entries", method: "btree", key: "patient_id, recorded_at DESC", seed: "idx_mood_entries_patient_date" },
+};
+
+it("creates every index the seeds name, valid, on the intended table, with the intended method, key, predicate and INCLUDE columns", async () => {
   const r = await db.client.query(
-    `select c.relname as index, i.indrelid::regclass::text as tbl, i.indisvalid as valid
-       from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = any($1) order by 1`,
-    [Object.keys(expected)],
+    `select c.relname as index, i.indrelid::regclass::text as tbl, i.indisvalid as valid, am.amname as method,
+            pg_get_indexdef(i.indexrelid) as def, pg_get_expr(i.indpred, i.indrelid) as pred
+       from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam
+      where c.relname = any($1) and not c.relispartition order by 1`,
+    [Object.keys(SEED_INDEXES)],
   );
-  expect(Object.fromEntries(r.rows.map((x) => [x.index, `${x.tbl}${x.valid ? "" : " (INVALID)"}`]))).toEqual(expected);
+  const found = Object.fromEntries(
+    r.rows.map((x) => {
+      // "... USING gin (key) INCLUDE (cols) WHERE (pred)": the key is the first parenthesised list after USING.
+      const m = /USING \w+ \((.*?)\)(?: INCLUDE \((.*?)\))?(?: WHERE .*)?$/.exec(x.def as string);
+      const got: Record<string, string> = { table: `${x.tbl}${x.valid ? "" : " (INVALID)"}`, method: x.method, key: m ? m[1] : x.def };
+      if (m?.[2]) got.include = m[2];
+      if (x.pred) got.where = x.pred;
+      return [x.index, got];
+    }),
+  );
+  const expected = Object.fromEntries(Object.entries(SEED_INDEXES).map(([name, { seed: _seed, ...shape }]) => [name, shape]));
+  expect(found).toEqual(expected);
 });
 
 describe("the planner uses them", () => {
@@ -177,6 +211,21 @@ describe("the planner uses them", () => {
     expect(await indexesUsed(`select id from app.healthcare_shares where status in ('active', 'paused') and expires_at < now()`)).toEqual([
       "healthcare_shares_live_expiry_idx",
     ]);
+  });
+
+  it("the patients a provider treats (app.rls_treated_patient_ids): the partial (provider_id, patient_id) index", async () => {
+    const providers = (await db.client.query("select array_agg(id) as ids from (select id from app.providers order by id limit 2) x")).rows[0].ids;
+    const used = await indexesUsed(`select patient_id from app.appointments where provider_id = any ($1::uuid[]) and status <> 'cancelled'`, [providers]);
+    expect(used).toEqual(["appointments_provider_patient_idx"]);
+  });
+
+  it("overlapping slots of a provider: the GiST range index of the exclusion constraint", async () => {
+    const used = await indexesUsed(
+      `select id from app.appointment_slots
+        where provider_id = (select id from app.providers order by id limit 1)
+          and tstzrange(starts_at, ends_at, '[)') && tstzrange(now(), now() + interval '1 day')`,
+    );
+    expect(used).toContain("appointment_slots_no_overlap");
   });
 
   it("the RLS membership lookups: index-only scans on the covering indexes", async () => {

@@ -106,9 +106,35 @@ it("top queries: statements by total time where pg_stat_statements is readable, 
   expect(own.rows[0].n).toBe(0);
 });
 
-it("table stats and slow queries still answer", async () => {
+it("table stats: one row per table with its tuple counts", async () => {
   const t = await owner((c) => c.query("select count(*)::int as n from logs.table_stats where schemaname = 'analytics' and relname = 'metrics'"));
   expect(t.rows[0].n).toBe(1);
-  const s = await owner((c) => c.query("select count(*)::int as n from logs.slow_queries"));
-  expect(s.rows[0].n).toBeGreaterThanOrEqual(0);
+});
+
+it("slow queries: a statement averaging at least 100 ms is listed with its calls and times, a fast one is not; empty (no error) for a caller who may not read pg_stat_statements", async () => {
+  // A statement of a known shape, slow on purpose (one row: one 150 ms sleep), and a fast one.
+  const slowText = "select pg_sleep($1) as monitoring_slow_probe from tenant.organizations where id = $2";
+  await db.client.query(slowText, [0.15, ORG]);
+  await db.client.query("select count(*) as monitoring_fast_probe from tenant.organizations where slug = $1", ["monitor-clinic"]);
+  // As superuser (pg_stat_statements readable): the slow statement, normalised, with its figures.
+  const slow = await db.client.query("select query, calls::int, total_time_ms::float as total, mean_time_ms::float as mean from logs.slow_queries where query = $1", [slowText]);
+  expect(slow.rows).toHaveLength(1);
+  expect(slow.rows[0]).toMatchObject({ query: slowText, calls: 1 });
+  expect(slow.rows[0].mean).toBeGreaterThanOrEqual(100);
+  expect(slow.rows[0].total).toBeGreaterThanOrEqual(slow.rows[0].mean);
+  // The fast one is in pg_stat_statements but under the threshold, so not a slow query.
+  const fast = "select count(*) as monitoring_fast_probe from tenant.organizations where slug = $1";
+  const all = await db.client.query("select calls::int, mean_exec_time::float as mean from logs.stat_statements() where query = $1", [fast]);
+  expect(all.rows).toHaveLength(1);
+  expect(all.rows[0].mean).toBeLessThan(100);
+  expect((await db.client.query("select count(*)::int as n from logs.slow_queries where query = $1", [fast])).rows[0].n).toBe(0);
+  // The owner is not granted the extension's view (the access model revokes it from PUBLIC): the
+  // guarded reader answers with no rows, not an error, and so does the view.
+  const granted = await db.client.query("select has_table_privilege('phi_owner', 'extensions.pg_stat_statements', 'SELECT') as ok");
+  expect(granted.rows[0].ok).toBe(false);
+  const own = await owner(async (c) => ({
+    reader: (await c.query("select count(*)::int as n from logs.stat_statements()")).rows[0].n,
+    view: (await c.query("select count(*)::int as n from logs.slow_queries")).rows[0].n,
+  }));
+  expect(own).toEqual({ reader: 0, view: 0 });
 });

@@ -17,6 +17,8 @@ const U = {
   provA2: "a7200000-0000-4000-8000-000000000003",
   patient1: "a7200000-0000-4000-8000-000000000004",
   adminB: "a7200000-0000-4000-8000-000000000005",
+  researchA: "a7200000-0000-4000-8000-000000000006",
+  developerA: "a7200000-0000-4000-8000-000000000007",
 };
 const PR = { pr1: "b7200000-0000-4000-8000-000000000001", pr2: "b7200000-0000-4000-8000-000000000002", pr3: "b7200000-0000-4000-8000-000000000003" };
 const patient = (n: number) => `c7200000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -39,8 +41,9 @@ beforeAll(async () => {
     for (const [id, email] of Object.entries(U)) await c.query("insert into app.profiles (id, email) values ($1, $2)", [email, `${id}@views.example`]);
     await c.query(
       `insert into tenant.organization_members (organization_id, user_id, user_type, joined_at)
-       values ($1, $3, 'admin', now()), ($1, $4, 'provider', now()), ($1, $5, 'provider', now()), ($1, $6, 'patient', now()), ($2, $7, 'admin', now())`,
-      [ORG_A, ORG_B, U.adminA, U.provA1, U.provA2, U.patient1, U.adminB],
+       values ($1, $3, 'admin', now()), ($1, $4, 'provider', now()), ($1, $5, 'provider', now()), ($1, $6, 'patient', now()), ($2, $7, 'admin', now()),
+              ($1, $8, 'research-partner', now()), ($1, $9, 'developer', now())`,
+      [ORG_A, ORG_B, U.adminA, U.provA1, U.provA2, U.patient1, U.adminB, U.researchA, U.developerA],
     );
     await c.query(
       `insert into app.providers (id, organization_id, profile_id, first_name, last_name, specialties, telehealth) values
@@ -100,6 +103,9 @@ beforeAll(async () => {
          ($1, $2, 2, now() - interval '40 days'), ($1, $3, 7, now() - interval '3 days')`,
       [ORG_A, patient(1), patient(13)],
     );
+    // Organization B: one patient with one mood entry (a cell far under 11 patients).
+    await c.query("insert into app.patients (id, organization_id, first_name, last_name) values ($1, $2, 'Only', 'Patient')", [patient(99), ORG_B]);
+    await c.query("insert into app.mood_entries (organization_id, patient_id, mood_score, recorded_at) values ($1, $2, 9, now() - interval '2 hours')", [ORG_B, patient(99)]);
   });
 }, 120000);
 afterAll(async () => db?.drop());
@@ -233,8 +239,13 @@ describe("figures", () => {
       waitlist_active: "2",
       mood_patients_30_days: "13",
     });
-    const b = await owner((c) => c.query("select active_patients::int, appointments_last_30_days::int from analytics_private.organization_dashboard where organization_id = $1", [ORG_B]));
-    expect(b.rows[0]).toEqual({ active_patients: 0, appointments_last_30_days: 0 });
+    const b = await owner((c) =>
+      c.query(
+        "select active_patients::int, appointments_last_30_days::int, mood_patients_30_days::int, mood_entries_30_days::int, avg_mood_30_days::float as avg from analytics_private.organization_dashboard where organization_id = $1",
+        [ORG_B],
+      ),
+    );
+    expect(b.rows[0]).toEqual({ active_patients: 1, appointments_last_30_days: 0, mood_patients_30_days: 1, mood_entries_30_days: 1, avg: 9 });
   });
 
   it("provider availability and top providers by specialty", async () => {
@@ -281,29 +292,54 @@ describe("reading the private views through the authorising functions", () => {
     const mine = await as(U.adminA, (c) => c.query("select organization_id, active_patients::int from tenant.organization_dashboard($1)", [ORG_A]));
     expect(mine.rows).toEqual([{ organization_id: ORG_A, active_patients: 13 }]);
     expect((await as(U.provA2, (c) => c.query("select count(*)::int as n from tenant.organization_dashboard($1)", [ORG_A]))).rows[0].n).toBe(1);
-    for (const [who, org] of [[U.adminB, ORG_A], [U.patient1, ORG_A], [U.adminA, ORG_B]]) {
+    for (const [who, org] of [[U.adminB, ORG_A], [U.patient1, ORG_A], [U.adminA, ORG_B], [U.researchA, ORG_A], [U.developerA, ORG_A]]) {
       const e = await errorOf(as(who, (c) => c.query("select * from tenant.organization_dashboard($1)", [org])));
       expect({ who, org, code: e.code }).toEqual({ who, org, code: "42501" });
     }
     expect((await errorOf(inTx(db.client, (c) => c.query("select * from tenant.organization_dashboard($1)", [ORG_A]), { role: "authenticated" }))).code).toBe("42501");
   });
 
-  it("availability and top providers: any member of the organization", async () => {
-    const avail = await as(U.patient1, (c) => c.query("select count(*)::int as n from app.provider_availability($1)", [ORG_A]));
-    expect(avail.rows[0].n).toBe(3);
-    const top = await as(U.patient1, (c) => c.query("select provider_id from app.top_providers($1, 'psychiatry', 1)", [ORG_A]));
-    expect(top.rows).toEqual([{ provider_id: PR.pr1 }]);
-    expect((await errorOf(as(U.adminB, (c) => c.query("select * from app.provider_availability($1)", [ORG_A])))).code).toBe("42501");
-    expect((await errorOf(as(U.adminB, (c) => c.query("select * from app.top_providers($1)", [ORG_A])))).code).toBe("42501");
+  it("dashboard: mood figures only over at least 11 patients (one patient's average is that patient's mood)", async () => {
+    const q = "select mood_patients_30_days::int as patients, mood_entries_30_days::int as entries, avg_mood_30_days::float as avg from tenant.organization_dashboard($1)";
+    const a = await as(U.adminA, (c) => c.query(q, [ORG_A]));
+    expect(a.rows[0].patients).toBe(13);
+    expect(a.rows[0].entries).toBeGreaterThanOrEqual(13);
+    expect(a.rows[0].avg).not.toBeNull();
+    // Organization B: the view holds one patient's entry and score 9; its admin gets neither.
+    const b = await as(U.adminB, (c) => c.query(q, [ORG_B]));
+    expect(b.rows).toEqual([{ patients: 1, entries: null, avg: null }]);
   });
 
-  it("mood summary (PHI): the patient, an admin, a provider who treats the patient; not a colleague who does not", async () => {
-    for (const who of [U.patient1, U.adminA, U.provA1]) {
+  it("availability: admins, providers and patients of the organization; not research partners or developers", async () => {
+    for (const who of [U.adminA, U.provA2, U.patient1]) {
+      const avail = await as(who, (c) => c.query("select count(*)::int as n from app.provider_availability($1)", [ORG_A]));
+      expect({ who, n: avail.rows[0].n }).toEqual({ who, n: 3 });
+    }
+    for (const who of [U.researchA, U.developerA, U.adminB]) {
+      const e = await errorOf(as(who, (c) => c.query("select * from app.provider_availability($1)", [ORG_A])));
+      expect({ who, code: e.code }).toEqual({ who, code: "42501" });
+    }
+  });
+
+  it("top providers (completed appointments and patients seen per provider): admins and providers only", async () => {
+    for (const who of [U.adminA, U.provA2]) {
+      const top = await as(who, (c) => c.query("select provider_id, patients_90_days::int as patients from app.top_providers($1, 'psychiatry', 1)", [ORG_A]));
+      expect({ who, rows: top.rows }).toEqual({ who, rows: [{ provider_id: PR.pr1, patients: 12 }] });
+    }
+    for (const who of [U.researchA, U.developerA, U.patient1, U.adminB]) {
+      const e = await errorOf(as(who, (c) => c.query("select * from app.top_providers($1)", [ORG_A])));
+      expect({ who, code: e.code }).toEqual({ who, code: "42501" });
+    }
+  });
+
+  it("mood summary (PHI): the patient and a provider who treats the patient; not an admin, a colleague who does not treat, a research partner or a developer", async () => {
+    for (const who of [U.patient1, U.provA1]) {
       const r = await as(who, (c) => c.query("select patient_id, current_streak_days::int as streak from app.patient_mood_summary($1)", [patient(1)]));
       expect({ who, rows: r.rows }).toEqual({ who, rows: [{ patient_id: patient(1), streak: 3 }] });
     }
-    // provA2 only has a cancelled appointment with patient 1; adminB is another organization.
-    for (const who of [U.provA2, U.adminB]) {
+    // RLS on app.mood_entries gives admins no mood entries, so neither does the summary; provA2 only
+    // has a cancelled appointment with patient 1; adminB is another organization.
+    for (const who of [U.adminA, U.provA2, U.adminB, U.researchA, U.developerA]) {
       const e = await errorOf(as(who, (c) => c.query("select * from app.patient_mood_summary($1)", [patient(1)])));
       expect({ who, code: e.code }).toEqual({ who, code: "42501" });
     }

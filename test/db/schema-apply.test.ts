@@ -4,6 +4,7 @@
  * exists with the properties every table must have, and nothing is exposed to request roles yet.
  */
 import { loadProject } from "../../migrator/files";
+import type { Client } from "pg";
 import { createSchemaDatabase, errorOf, inTx, managedTables, SchemaDatabase } from "./schema-support";
 
 let db: SchemaDatabase;
@@ -127,22 +128,186 @@ it("maintains updated_at and keeps created_at immutable", async () => {
   expect(out.after.updated_at.getTime()).toBeGreaterThan(out.before.updated_at.getTime());
 });
 
-it("marks PHI columns with comments starting 'PHI:' and audits every table that has one", async () => {
-  const r = await db.client.query(
-    `select format('%s.%s', n.nspname, c.relname) as t, array_agg(a.attname::text order by a.attname) as phi,
-            exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = 'audit_changes') as audited
-       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-      where c.relkind in ('r', 'p') and not c.relispartition and col_description(c.oid, a.attnum) like 'PHI:%'
-      group by 1, 3 order by 1`,
+/**
+ * The PHI-comment rule. A relation holds a patient's data when it is app.patients or app.profiles,
+ * has a column naming a patient or a person (patient_id, subject_patient_id, launch_patient_id,
+ * user_id), or is a child row of such a relation (foreign key ON DELETE CASCADE to it). Every column
+ * of such a relation must carry a comment starting 'PHI:', except
+ *   - keys: primary-key and foreign-key columns (tables), created_at and updated_at;
+ *   - the columns below, reviewed one by one, each with the reason it is not about the person.
+ * A new table or column that refers to a patient fails this test until its columns are commented
+ * 'PHI: ...' or reviewed here (and, for a new patient-data relation, added to PATIENT_DATA_RELATIONS).
+ */
+const ACCESS = "access-control bookkeeping of a grant, share, consent or token (when it was given, how it may be used, expiry, revocation, use count), not about the person's health";
+const TOKEN = "digest or lifecycle of a credential (never the credential, never about the person)";
+const STORED = "technical metadata of the stored object (type, size, digest, key location, encryption parameters, lifecycle)";
+const EVIDENCE = "audit evidence: pseudonymous ids, table and field names, purpose, never values; kept after an erasure on purpose (GDPR Art. 17(3)(b),(e))";
+const CACHE = "cache bookkeeping (lookup key of ids and parameters, hits, expiry)";
+const KEY = "key of a materialized view (no constraints on views): the patient/organization it is about";
+const NOT_PHI: Record<string, Record<string, string>> = {
+  "analytics_private.patient_mood_summary": { organization_id: KEY, patient_id: KEY, refreshed_at: "when the view was computed" },
+  "app.ai_doctor_sessions": { model_name: "which AI model served the session (a property of the platform)" },
+  "app.ai_doctor_sharing_permissions": { permission_level: ACCESS, shared_at: ACCESS, expires_at: ACCESS, revoked_at: ACCESS },
+  "app.crisis_access_grants": { grant_role: "role of the grantee (a staff member), not of the patient", granted_at: ACCESS, expires_at: ACCESS, revoked_at: ACCESS },
+  "app.device_keys": {
+    device_id_hash: "salted digest telling devices apart; the device id is never stored",
+    public_key: "public half of the device's key pair (public by design; the health data is in encrypted_cycle_data)",
+    key_algorithm: "cryptographic algorithm of the key",
+    key_fingerprint: "digest of the public key",
+    status: "key lifecycle (active, rotated, revoked)",
+    rotated_at: "key lifecycle",
+    revoked_at: "key lifecycle",
+    last_seen_at: "key lifecycle (when the key was last used to authenticate)",
+  },
+  "app.documents": {
+    content_type: STORED, size_bytes: STORED, sha256: STORED, s3_key: STORED, status: STORED, encryption_key_id: STORED,
+    encryption_algorithm: STORED, encryption_metadata: STORED, last_access_review_at: "when the document's access was last reviewed (compliance bookkeeping)",
+    deleted_at: "bookkeeping: soft deletion",
+  },
+  "app.encrypted_cycle_data": { version: "optimistic-concurrency counter", deleted_at: "bookkeeping: soft deletion (tombstone for sync)" },
+  "app.encrypted_user_prefs": { version: "optimistic-concurrency counter" },
+  "app.healthcare_shares": { status: ACCESS, expires_at: ACCESS, revoked_at: ACCESS },
+  "app.orders": { currency: "ISO currency code of the shop", payment_method_ref: "payment processor token (never a card number: refused by a CHECK)" },
+  "app.patient_consents": { granted_at: ACCESS, valid_until: ACCESS, revoked_at: ACCESS, consent_version: "version of the consent text (a document of the organization)" },
+  "app.patient_data_import_sources": {
+    auth_token_encrypted: TOKEN, refresh_token_encrypted: TOKEN, token_expires_at: TOKEN,
+    status: "state of the connection (pending, active, error, revoked, disconnected)", last_sync_at: "synchronisation bookkeeping",
+    last_error: "technical synchronisation error (must not contain values)",
+  },
+  "app.patient_insights": { data_sources: "names and ids of the tables an insight was derived from", generated_at: "when the job computed the insight (job bookkeeping)" },
+  "app.profiles": {
+    status: "account lifecycle", consent_version: "version of the platform's terms the person accepted", consent_at: "when the terms were accepted (consent bookkeeping)",
+    last_hipaa_review_at: "compliance bookkeeping",
+  },
+  "app.share_tokens": { token_hash: TOKEN, expires_at: ACCESS, max_uses: ACCESS, use_count: ACCESS, last_used_at: ACCESS, revoked_at: ACCESS },
+  "app.waitlist_entries": { offer_expires_at: "scheduling bookkeeping: until when an offered slot is held" },
+  "audit.erasure_log": {
+    occurred_at: EVIDENCE, patient_id: EVIDENCE, organization_id: EVIDENCE, profile_id: EVIDENCE, requested_by: EVIDENCE, db_user: EVIDENCE,
+    request_reference: EVIDENCE, reason: EVIDENCE, rows_deleted: EVIDENCE, objects_queued: EVIDENCE,
+  },
+  "audit.phi_access_log": {
+    occurred_at: EVIDENCE, actor_id: EVIDENCE, actor_role: EVIDENCE, db_user: EVIDENCE, organization_id: EVIDENCE, patient_id: EVIDENCE,
+    table_schema: EVIDENCE, table_name: EVIDENCE, fields: EVIDENCE, purpose: EVIDENCE, client_ip_hash: EVIDENCE, session_id: EVIDENCE,
+  },
+  "cache.analysis_results": { cache_key: CACHE, hit_count: CACHE, last_hit_at: CACHE, expires_at: CACHE },
+  "tenant.oauth_access_tokens": { token_hash: TOKEN, scopes: "SMART scopes the client was granted (technical permissions)", expires_at: TOKEN, revoked_at: TOKEN },
+  "tenant.oauth_refresh_tokens": { token_hash: TOKEN, scopes: "SMART scopes the client was granted (technical permissions)", expires_at: TOKEN, revoked_at: TOKEN, rotated_at: TOKEN },
+  // The membership is the access-control record every policy reads (who may act in which organization
+  // as what). A 'patient' membership does reveal a care relationship; the care itself is PHI in
+  // app.patients and the clinical tables.
+  "tenant.organization_members": { user_type: "access-control role in the organization", status: "membership lifecycle", joined_at: "membership lifecycle" },
+};
+
+/** The relations holding a patient's data (see above): a new one must be reviewed and added here. */
+const PATIENT_DATA_RELATIONS = [
+  "analytics_private.patient_mood_summary",
+  "app.ai_doctor_sessions", "app.ai_doctor_sharing_permissions", "app.appointments", "app.cart_items", "app.crisis_access_grants",
+  "app.device_keys", "app.documents", "app.encrypted_cycle_data", "app.encrypted_user_prefs", "app.healthcare_shares", "app.measurements",
+  "app.mood_entries", "app.order_items", "app.orders", "app.patient_activity_log", "app.patient_condition_events", "app.patient_consents",
+  "app.patient_data_import_sources", "app.patient_food_log", "app.patient_health_goals", "app.patient_insights", "app.patient_learning_progress",
+  "app.patients", "app.profiles", "app.share_tokens", "app.waitlist_entries",
+  "audit.erasure_log", "audit.phi_access_log",
+  "cache.analysis_results",
+  "tenant.oauth_access_tokens", "tenant.oauth_refresh_tokens", "tenant.organization_members",
+];
+
+const PATIENT_DATA_SQL = `
+  with rels as (
+    select c.oid, format('%s.%s', n.nspname, c.relname) as t
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where c.relkind in ('r', 'p', 'm') and not c.relispartition
+       and n.nspname in ('tenant', 'app', 'audit', 'storage_meta', 'cache', 'logs', 'analytics', 'analytics_private', 'auth')
+  ),
+  direct as (
+    select r.oid from rels r
+     where r.t in ('app.patients', 'app.profiles')
+        or exists (select from pg_attribute a where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
+                    and a.attname in ('patient_id', 'subject_patient_id', 'launch_patient_id', 'user_id'))
+  ),
+  scope as (
+    select oid from direct
+    union
+    select k.conrelid from pg_constraint k join direct d on d.oid = k.confrelid
+     where k.contype = 'f' and k.confdeltype = 'c' and k.conrelid in (select oid from rels)
+  )`;
+
+/** Columns of the patient-data relations that are neither keys nor PHI-commented (allow-list not applied). */
+async function uncommentedColumns(c: Client): Promise<Array<{ t: string; col: string; comment: string | null }>> {
+  const r = await c.query(
+    `${PATIENT_DATA_SQL}
+     select r.t, a.attname::text as col, col_description(r.oid, a.attnum) as comment
+       from rels r join scope s on s.oid = r.oid
+       join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
+      where a.attname not in ('created_at', 'updated_at')
+        and not exists (select from pg_constraint k where k.conrelid = r.oid and k.contype in ('p', 'f') and a.attnum = any (k.conkey))
+        and coalesce(col_description(r.oid, a.attnum), '') !~ '^PHI:'
+      order by 1, a.attnum`,
   );
-  const phiTables = r.rows.map((x) => x.t);
-  expect(phiTables).toEqual(
-    expect.arrayContaining(["app.patients", "app.appointments", "app.mood_entries", "app.measurements", "app.documents", "app.encrypted_cycle_data", "app.orders"]),
-  );
-  expect(r.rows.find((x) => x.t === "app.patients").phi).toEqual(
-    expect.arrayContaining(["first_name", "last_name", "date_of_birth", "ssn_encrypted", "medical_history_encrypted", "insurance_details_encrypted"]),
-  );
-  expect(r.rows.filter((x) => !x.audited).map((x) => x.t)).toEqual([]);
+  return r.rows;
+}
+
+/** PHI-rule violations: uncommented columns not in the reviewed allow-list. */
+async function phiCommentViolations(c: Client): Promise<string[]> {
+  return (await uncommentedColumns(c)).filter((x) => !(NOT_PHI[x.t] && x.col in NOT_PHI[x.t])).map((x) => `${x.t}.${x.col}`);
+}
+
+describe("PHI comments", () => {
+  it("finds the relations holding a patient's data (a new one must be reviewed)", async () => {
+    const r = await db.client.query(`${PATIENT_DATA_SQL} select r.t from rels r join scope s on s.oid = r.oid order by 1`);
+    expect(r.rows.map((x) => x.t)).toEqual([...PATIENT_DATA_RELATIONS].sort());
+  });
+
+  it("comments every column of those relations 'PHI: ...', except keys and the reviewed non-PHI columns", async () => {
+    expect(await phiCommentViolations(db.client)).toEqual([]);
+  });
+
+  it("has no stale or contradictory allow-list entry: each names an existing column that is not commented PHI", async () => {
+    const uncommented = new Set((await uncommentedColumns(db.client)).map((x) => `${x.t}.${x.col}`));
+    const listed = Object.entries(NOT_PHI).flatMap(([t, cols]) => Object.keys(cols).map((col) => `${t}.${col}`));
+    expect(listed.filter((x) => !uncommented.has(x))).toEqual([]);
+  });
+
+  it("fails when a PHI column loses its comment, or a new column of a patient table has none", async () => {
+    await db.client.query("begin");
+    try {
+      await db.client.query("comment on column app.patient_food_log.calories is null");
+      await db.client.query("comment on column app.mood_entries.notes is 'free text'");
+      await db.client.query("alter table app.patient_activity_log add column heart_rate_avg integer");
+      expect(await phiCommentViolations(db.client)).toEqual(["app.mood_entries.notes", "app.patient_activity_log.heart_rate_avg", "app.patient_food_log.calories"]);
+    } finally {
+      await db.client.query("rollback");
+    }
+  });
+
+  it("marks the known PHI columns and audits every table that has one", async () => {
+    const r = await db.client.query(
+      `select format('%s.%s', n.nspname, c.relname) as t, array_agg(a.attname::text order by a.attname) as phi,
+              exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = 'audit_changes') as audited
+         from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and not c.relispartition and col_description(c.oid, a.attnum) like 'PHI:%'
+        group by 1, 3 order by 1`,
+    );
+    const byTable = Object.fromEntries(r.rows.map((x) => [x.t, x.phi as string[]]));
+    expect(byTable["app.patients"]).toEqual(
+      expect.arrayContaining(["first_name", "last_name", "date_of_birth", "ssn_encrypted", "medical_history_encrypted", "insurance_details_encrypted", "status"]),
+    );
+    expect(byTable["app.patient_food_log"]).toEqual(expect.arrayContaining(["quantity", "unit", "calories", "protein_g", "carbs_g", "fat_g"]));
+    expect(byTable["app.patient_activity_log"]).toEqual(expect.arrayContaining(["duration_minutes", "intensity", "calories_burned"]));
+    expect(byTable["app.patient_health_goals"]).toEqual(expect.arrayContaining(["unit", "target_date", "status"]));
+    expect(byTable["app.patient_insights"]).toEqual(expect.arrayContaining(["insight_type", "confidence_score"]));
+    expect(byTable["app.healthcare_shares"]).toEqual(expect.arrayContaining(["scopes"]));
+    expect(byTable["app.patient_data_import_sources"]).toEqual(expect.arrayContaining(["source_name"]));
+    expect(byTable["app.orders"]).toEqual(expect.arrayContaining(["total_amount", "status"]));
+    expect(byTable["app.order_items"]).toEqual(expect.arrayContaining(["quantity", "batch_lot_info"]));
+    expect(r.rows.filter((x) => !x.audited).map((x) => x.t)).toEqual([]);
+  });
+
+  it("marks the materialized views whose rows can describe a patient, which app.erase_patient refreshes", async () => {
+    const r = await db.client.query(
+      `select c.oid::regclass::text as v from pg_class c where c.relkind = 'm' and obj_description(c.oid, 'pg_class') like 'PHI:%' order by 1`,
+    );
+    expect(r.rows.map((x) => x.v)).toEqual(["analytics_private.organization_dashboard", "analytics_private.patient_mood_summary"]);
+  });
 });
 
 it("exposes nothing to the request roles yet: no rows through RLS, no schema where the model gives none", async () => {

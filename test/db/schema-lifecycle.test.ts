@@ -92,8 +92,12 @@ describe("GDPR erasure", () => {
       await c.query("insert into app.healthcare_shares (user_id, scopes, expires_at) values ($1, array['cycle'], now() + interval '10 days')", [P.profile]);
     });
     await inTx(db.client, (c) => c.query("select * from app.read_patient_phi($1, 'treatment')", [P.patient]), { settings: { "phi.data_key": key } });
-    // The markers are really in the database before the erasure.
+    // The materialized views are refreshed (as the schedule would), so the patient's mood figures
+    // are copied into analytics_private.patient_mood_summary, where no DELETE reaches them.
+    await owner((c) => c.query("select * from app.refresh_materialized_views()"));
+    // The markers and the patient are really in the database before the erasure, the cache included.
     expect(await tablesContaining(db.client, "marker-MOOD-8841")).toEqual(["app.mood_entries"]);
+    expect(await tablesContaining(db.client, P.patient)).toEqual(expect.arrayContaining(["analytics_private.patient_mood_summary", "app.mood_entries", "app.patients"]));
   });
 
   it("refuses to run for a request role (it only sees what RLS shows it: nothing)", async () => {
@@ -108,6 +112,8 @@ describe("GDPR erasure", () => {
       "app.patients": 1, "app.mood_entries": 1, "app.appointments": 1, "app.documents": 1, "app.ai_doctor_sessions": 1,
       "app.ai_doctor_sharing_permissions": 1, "app.orders": 1, "app.order_items": 1, "cache.analysis_results": 1,
       "storage_meta.objects": 1, "app.profiles": 1,
+      // the materialized views marked PHI were refreshed in the same transaction
+      "analytics_private.patient_mood_summary": 1, "analytics_private.organization_dashboard": 0,
     });
 
     // No PHI value of the patient anywhere, audit and evidence tables included.
@@ -131,9 +137,39 @@ describe("GDPR erasure", () => {
     expect(chains.rows.filter((r) => !r.valid)).toEqual([]);
     expect(chains.rows.map((r) => r.chain_id)).toEqual(expect.arrayContaining([`org:${ORG}`, `user:${P.profile}`, "instance"]));
 
-    // The other patient's data is untouched.
-    const control = await db.client.query("select (select count(*) from app.mood_entries where patient_id = $1)::int as mood, (select count(*) from app.appointments where patient_id = $1)::int as appts", [P.control]);
-    expect(control.rows[0]).toEqual({ mood: 1, appts: 1 });
+    // The other patient's data is untouched, their cached figures included; the dashboard counts one patient less.
+    const control = await db.client.query(
+      `select (select count(*) from app.mood_entries where patient_id = $1)::int as mood, (select count(*) from app.appointments where patient_id = $1)::int as appts,
+              (select count(*) from analytics_private.patient_mood_summary where patient_id = $1)::int as summary,
+              (select mood_patients_30_days::int from analytics_private.organization_dashboard where organization_id = $2) as dashboard`,
+      [P.control, ORG],
+    );
+    expect(control.rows[0]).toEqual({ mood: 1, appts: 1, summary: 1, dashboard: 1 });
+  });
+
+  it("keeps a scheduled refresh from copying the patient back while the erasure is open", async () => {
+    const patient = "c4000000-0000-4000-8000-0000000000e2";
+    await owner(async (c) => {
+      await c.query("insert into app.patients (id, organization_id, first_name, last_name) values ($1, $2, 'Second', 'Erasure')", [patient, ORG]);
+      await c.query("insert into app.mood_entries (organization_id, patient_id, mood_score) values ($1, $2, 4)", [ORG, patient]);
+      await c.query("select * from app.refresh_materialized_views()");
+    });
+    const eraser = await db.connect();
+    try {
+      await eraser.query("begin");
+      await eraser.query("set local role phi_owner");
+      await eraser.query("select * from app.erase_patient($1, 'REQ-2026-0043')", [patient]);
+      // The erasure holds the refresh lock until it ends: the job skips instead of computing from a
+      // snapshot in which the patient still exists.
+      const job = await owner((c) => c.query("select view_name, refresh_mode from app.refresh_materialized_views()"));
+      expect(job.rows).toEqual([{ view_name: "*", refresh_mode: "skipped: another refresh is running" }]);
+      await eraser.query("commit");
+    } finally {
+      await eraser.query("rollback").catch(() => undefined);
+    }
+    const left = await db.client.query("select count(*)::int as n from analytics_private.patient_mood_summary where patient_id = $1", [patient]);
+    expect(left.rows[0].n).toBe(0);
+    expect((await tablesContaining(db.client, patient)).filter((t) => !t.startsWith("audit."))).toEqual([]);
   });
 });
 

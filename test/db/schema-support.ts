@@ -119,15 +119,22 @@ export async function managedTables(client: Client): Promise<string[]> {
 }
 
 /**
- * Rows (as text) of every plain/leaf table in the managed schemas that contain `needle`
- * (case-insensitive), read as superuser: proves a value is stored nowhere.
+ * Every relation that stores rows (plain tables, partitioned tables' leaves, materialized views) in
+ * every schema that holds data, whose rows (as text) contain `needle` (case-insensitive), read as
+ * superuser: proves a value is stored nowhere. All non-system schemas are scanned, not only the
+ * access model's (analytics_private, holding the materialized views, is created by a migration).
+ * Partitioned parents ('p') are scanned too: they return their leaves' rows, named by the parent.
  */
 export async function tablesContaining(client: Client, needle: string): Promise<string[]> {
   const tables = await client.query(
     `select format('%I.%I', n.nspname, c.relname) as t
        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-      where c.relkind = 'r' and n.nspname = any($1::text[])`,
-    [rlsSchemas(loadAccessModel())],
+      where c.relkind in ('r', 'p', 'm')
+        and (c.relkind <> 'm' or c.relispopulated)
+        and not c.relispartition
+        and n.nspname not in ('pg_catalog', 'information_schema')
+        and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      order by 1`,
   );
   const hits: string[] = [];
   for (const { t } of tables.rows) {

@@ -1,0 +1,55 @@
+-- 20261122037_phi_column_comments.down.sql: reverses 20261122037_phi_column_comments.sql (local/dev only):
+-- the columns had no comment before; the organization dashboard gets its comment of 20261122034 back.
+
+comment on column app.appointments.status is null;
+comment on column app.appointments.modality is null;
+comment on column app.waitlist_entries.status is null;
+comment on column app.waitlist_entries.requested_modality is null;
+comment on column app.patients.status is null;
+comment on column app.profiles.locale is null;
+comment on column app.profiles.timezone is null;
+comment on column app.measurements.unit is null;
+comment on column app.measurements.source is null;
+comment on column app.patient_food_log.quantity is null;
+comment on column app.patient_food_log.unit is null;
+comment on column app.patient_food_log.calories is null;
+comment on column app.patient_food_log.protein_g is null;
+comment on column app.patient_food_log.carbs_g is null;
+comment on column app.patient_food_log.fat_g is null;
+comment on column app.patient_activity_log.duration_minutes is null;
+comment on column app.patient_activity_log.intensity is null;
+comment on column app.patient_activity_log.calories_burned is null;
+comment on column app.patient_health_goals.unit is null;
+comment on column app.patient_health_goals.start_date is null;
+comment on column app.patient_health_goals.target_date is null;
+comment on column app.patient_health_goals.status is null;
+comment on column app.patient_insights.insight_type is null;
+comment on column app.patient_insights.confidence_score is null;
+comment on column app.patient_insights.viewed_at is null;
+comment on column app.patient_insights.is_hidden is null;
+comment on column app.patient_learning_progress.progress_percent is null;
+comment on column app.patient_learning_progress.completed_at is null;
+comment on column app.patient_learning_progress.last_accessed_at is null;
+comment on column app.patient_data_import_sources.source_name is null;
+comment on column app.ai_doctor_sessions.ended_at is null;
+comment on column app.healthcare_shares.scopes is null;
+comment on column app.orders.status is null;
+comment on column app.orders.total_amount is null;
+comment on column app.order_items.quantity is null;
+comment on column app.order_items.price_per_unit is null;
+comment on column app.order_items.batch_lot_info is null;
+comment on column app.cart_items.quantity is null;
+comment on column app.cart_items.added_at is null;
+comment on column cache.analysis_results.analysis_type is null;
+comment on column analytics_private.patient_mood_summary.avg_mood_7_days is null;
+comment on column analytics_private.patient_mood_summary.avg_mood_30_days is null;
+comment on column analytics_private.patient_mood_summary.entries_7_days is null;
+comment on column analytics_private.patient_mood_summary.entries_30_days is null;
+comment on column analytics_private.patient_mood_summary.entries_90_days is null;
+comment on column analytics_private.patient_mood_summary.last_entry_at is null;
+comment on column analytics_private.patient_mood_summary.current_streak_days is null;
+comment on column analytics_private.organization_dashboard.mood_entries_30_days is null;
+comment on column analytics_private.organization_dashboard.avg_mood_30_days is null;
+
+comment on materialized view analytics_private.organization_dashboard is
+  'Per organization: active/new patients, providers, appointments in the next 7 days and the last 30 days by outcome (no-show rate), active waitlist, mood entries and average, documents. Read through tenant.organization_dashboard(org).';
