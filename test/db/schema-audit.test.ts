@@ -77,6 +77,25 @@ it("writes one entry per insert, update and delete, with only the changed fields
   expect((await verify()).valid).toBe(true);
 });
 
+it("audits changes to the instance settings (request guard, retention) on the instance chain, field names only", async () => {
+  await inTx(db.client, (c) =>
+    c.query("insert into tenant.instance_settings (setting_key, setting_value, category) values ('security.ip_allowlist', '[\"10.20.0.0/16\"]', 'security')"),
+  );
+  await inTx(db.client, (c) => c.query("update tenant.instance_settings set setting_value = '[\"10.30.0.0/16\"]' where setting_key = 'security.ip_allowlist'"));
+  await inTx(db.client, (c) => c.query("delete from tenant.instance_settings where setting_key = 'security.ip_allowlist'"));
+  const r = await db.client.query(
+    "select operation, changed_fields, chain_id from audit.log where table_schema = 'tenant' and table_name = 'instance_settings' order by occurred_at, chain_seq",
+  );
+  expect(r.rows.map((x) => [x.operation, x.chain_id])).toEqual([
+    ["INSERT", "instance"],
+    ["UPDATE", "instance"],
+    ["DELETE", "instance"],
+  ]);
+  expect(r.rows[1].changed_fields).toEqual(["setting_value"]);
+  const leak = await db.client.query("select count(*)::int as n from audit.log l where l::text like '%10.30.0.0%'");
+  expect(leak.rows[0].n).toBe(0);
+});
+
 it("reports partitions as their parent table and chains user-owned rows per user", async () => {
   const out = await asActor(async (c) => {
     const p = await c.query("insert into app.providers (organization_id, first_name, last_name) values ($1, 'Pat', 'Provider') returning id", [ORG]);
