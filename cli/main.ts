@@ -43,6 +43,8 @@ options:
   --to <version>        rollback: revert every migration newer than this version
   --out <dir>           report: folder for the report files (default: the working directory)
   --stack-outputs <f>   report: JSON of 'pulumi stack output --json' for the stack (default: its configuration only)
+  --policy-result <f>   report: engine event log of 'pulumi preview|up --event-log <f>' run with the policy pack
+                        (default: the pack evaluated here over the program under Pulumi mocks)
 `;
 
 export class UsageError extends Error {}
@@ -129,6 +131,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         to: { type: "string" },
         out: { type: "string" },
         "stack-outputs": { type: "string" },
+        "policy-result": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -244,7 +247,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       case "report": {
         const { reportCommand } = await import("./report");
         const stackOutputsFile = opts["stack-outputs"] !== undefined ? path.resolve(opts["stack-outputs"]) : undefined;
-        return reportCommand({ root, env, connection: t.connection, display: t.display, files: files(), checks: access.checks, stackOutputsFile, outDir: opts.out }, io);
+        const policyResultFile = opts["policy-result"] !== undefined ? path.resolve(opts["policy-result"]) : undefined;
+        return reportCommand({ root, env, connection: t.connection, display: t.display, files: files(), checks: access.checks, stackOutputsFile, policyResultFile, outDir: opts.out }, io);
       }
     }
     return 2;

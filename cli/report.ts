@@ -5,8 +5,11 @@
  *  1. Infrastructure posture: from the stack's outputs (`--stack-outputs <file>`, the JSON of
  *     `pulumi stack output --json`) where they say something, otherwise from the program's
  *     configuration (`Pulumi.<env>.yaml` through `parseStackConfig`, defaults included): what the
- *     program deploys. Neither is AWS itself; the report says so, and says that the policy pack's
- *     result is not available to it.
+ *     program deploys. Neither is AWS itself; the report says so.
+ *  1b. The HIPAA policy pack's result: from `--policy-result <file>` (the engine event log of a
+ *     `pulumi preview|up --event-log <file>` run with the pack, which CI saves), otherwise the pack
+ *     evaluated here over the program under Pulumi mocks (policy/report-result.ts). Either way the
+ *     section says which it is and what that does not prove.
  *  2. Database facts read live: roles and members, grants, a table x role row-level-security
  *     matrix, PHI columns (from their `PHI:` comments), extensions, the migration ledger against the
  *     repository's files, the post-apply checks, and the audit hash-chain verification.
@@ -24,6 +27,7 @@ import { AccessModel, loadAccessModel } from "../migrator/access-model";
 import { CheckOptions, declaredPolicies, runChecks } from "../migrator/checks";
 import { connect, ConnectionParams, LEDGER_SCHEMA } from "../migrator/db";
 import type { SqlProject } from "../migrator/files";
+import { evaluateLocally, PolicyPackReport, readPolicyResult } from "../policy/report-result";
 
 // ------------------------------------------------------------------------------------------------
 // The report's shape
@@ -63,6 +67,10 @@ export interface ReportInput {
   checks: Omit<CheckOptions, "declaredPolicies">;
   /** `pulumi stack output --json` of the stack, when given. */
   stackOutputsFile?: string;
+  /** Engine event log of a `pulumi preview|up --event-log` run with the policy pack, when given. */
+  policyResultFile?: string;
+  /** Without a result file: evaluate the pack over the program under mocks (`local`, the default) or not (`skip`). */
+  policyEvaluation?: "local" | "skip";
   /** Clock (tests). */
   now?: Date;
 }
@@ -208,15 +216,53 @@ export function infrastructurePosture(env: string, stack: { config?: StackConfig
       `this command does not call AWS; \`pulumi refresh --preview-only -s ${env}\` shows any difference between AWS and the stack`,
     ),
     notVerified(
-      "the HIPAA policy pack's result",
-      `it is not available to this command; run \`pulumi preview -s ${env} --policy-pack policy --policy-pack-config policy/${env === "prod" ? "prod" : "dev"}.json\` (CI runs it on every pull request and posts it on the pull request)`,
-    ),
-    notVerified(
       "the actual earliest and latest restorable times",
       `read them with \`aws rds describe-db-instance-automated-backups --db-instance-identifier ${o.dbInstanceIdentifier ?? `phi-db-${env}`}\``,
     ),
   );
   return section;
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1b. The HIPAA policy pack's result
+// ------------------------------------------------------------------------------------------------
+
+const PACK_INTRO =
+  "The HIPAA policy pack (policy/) checks the infrastructure and pending migrations against the rules an auditor expects: encryption under our own keys, no public access, backups and their retention, logging, TLS only, and more. " +
+  "Each policy is mandatory (it blocks a deployment) or advisory (it only warns). This section lists each policy's result and every violation with the resource it concerns.";
+
+function packCommand(env: string): string {
+  return `pulumi preview -s ${env} --policy-pack policy --policy-pack-config policy/${env}.json --event-log phi-db-policy-${env}.ndjson`;
+}
+
+/** The pack's result: from the given event log, else evaluated here (stacks with AWS infrastructure only). */
+export async function policyPackSection(input: Pick<ReportInput, "env" | "root" | "policyResultFile" | "policyEvaluation">, stack: { config?: StackConfig }): Promise<ReportSection<PolicyPackReport>> {
+  const s: ReportSection<PolicyPackReport> = { id: "policy-pack", title: "HIPAA policy pack", intro: PACK_INTRO, notVerified: [], data: null };
+  const hint = `run \`${packCommand(input.env)}\` (CI saves this file for every deployment) and pass it with --policy-result`;
+  if (input.policyResultFile) {
+    try {
+      s.data = readPolicyResult(input.policyResultFile, input.env);
+      s.notVerified.push(...s.data.notVerified);
+    } catch (e) {
+      s.notVerified.push(notVerified("the HIPAA policy pack's result", errText(e)));
+    }
+    return s;
+  }
+  if (stack.config && !stack.config.infra) {
+    s.notVerified.push(notVerified("the HIPAA policy pack's result", `environment ${input.env} has no AWS resources for the pack to judge; it applies to the AWS stacks (dev, prod)`));
+    return s;
+  }
+  if (input.policyEvaluation === "skip") {
+    s.notVerified.push(notVerified("the HIPAA policy pack's result", `no --policy-result file was given and the local evaluation was skipped; ${hint}`));
+    return s;
+  }
+  try {
+    s.data = await evaluateLocally(input.root, input.env);
+    s.notVerified.push(...s.data.notVerified);
+  } catch (e) {
+    s.notVerified.push(notVerified("the HIPAA policy pack's result", `the pack could not be evaluated over the program here: ${errText(e)}; ${hint}`));
+  }
+  return s;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -608,7 +654,7 @@ export async function collectReport(input: ReportInput): Promise<AuditReport> {
     modelError = errText(e);
   }
   const matrixRoles = model ? model.roles.filter((r) => r.name !== model!.owner && !r.login).map((r) => r.name) : input.checks.requestRoles;
-  const sections: ReportSection[] = [posture];
+  const sections: ReportSection[] = [posture, await policyPackSection(input, stack)];
 
   let client: Client | undefined;
   let connectError: string | undefined;
@@ -760,6 +806,17 @@ function summarise(r: AuditReport): string[] {
   }
   const posture = get<PostureData>(r, "infrastructure");
   out.push(`Infrastructure: ${posture?.data ? `from ${posture.data.source}` : "not verified"}.`);
+  const pack = get<PolicyPackReport>(r, "policy-pack");
+  if (pack?.data) {
+    const v = pack.data.violations;
+    const mandatory = v.filter((x) => x.enforcement === "mandatory").length;
+    const from = pack.data.kind === "event log" ? `from ${pack.data.source}` : "evaluated here over the program, not the deployed stack";
+    out.push(
+      v.length === 0
+        ? `HIPAA policy pack: no violations — ${pack.data.policies.filter((p) => p.outcome === "passed").length} polic${pack.data.policies.length === 1 ? "y" : "ies"} passed (${from}).`
+        : `HIPAA policy pack: ${v.length} VIOLATION(S), ${mandatory} mandatory — ${[...new Set(v.map((x) => x.policy))].join(", ")} (${from}).`,
+    );
+  } else out.push("HIPAA policy pack: not verified (see the section below).");
   const nv = r.sections.reduce((n, s) => n + s.notVerified.length, 0);
   out.push(`${nv} fact(s) could not be verified; each is listed in its section and at the end.`);
   return out;
@@ -787,6 +844,17 @@ function renderSection(s: ReportSection): string[] {
       const d = s.data as PostureData;
       lines.push(`Source: ${d.source}.`, "");
       if (d.facts.length) lines.push(...table(["Area", "What", "Value", "Source"], d.facts.map((f) => [f.area, f.fact, f.value, f.source])), "");
+      break;
+    }
+    case "policy-pack": {
+      const d = s.data as PolicyPackReport;
+      lines.push(`Source: ${d.source}. Pack: ${d.packs.join(", ")}.`, "");
+      const outcome = { passed: "passed", violated: "VIOLATED", "not applicable": "nothing to check" };
+      if (d.policies.length) lines.push(...table(["Policy", "Enforcement", "Result", "Violations"], d.policies.map((p) => [p.name, p.enforcement ?? "—", outcome[p.outcome], p.violations])), "");
+      if (d.violations.length) {
+        lines.push("Violations:", "");
+        lines.push(...table(["Policy", "Enforcement", "Resource (URN)", "Violation"], d.violations.map((v) => [v.policy, v.enforcement, v.urn ?? "the whole stack", v.message])), "");
+      } else lines.push("Violations: none.", "");
       break;
     }
     case "server": {

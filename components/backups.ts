@@ -6,12 +6,18 @@
  * - cross-region replication of the automated backups (PITR in the DR region) under the DR key;
  * - an AWS Backup vault under the backups CMK with a continuous-backup (PITR) rule and a daily
  *   snapshot rule (copied to a DR-region vault), vault lock and a deny-deletion vault policy;
- * - AWS Backup restore testing: scheduled real restores of the latest recovery point.
+ * - AWS Backup restore testing: scheduled real restores of the latest recovery point, brought up in
+ *   the instance's subnet group and security group and with its parameter group (the restored copy
+ *   holds PHI: TLS only and pgaudit there too), deleted again after RESTORE_TEST_VALIDATION_HOURS.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { infraDefault, partitionOf } from "./config";
+import { parameterGroupOfInstance } from "./database";
 import type { PolicyDocument } from "./keys";
+
+/** Hours a restore-test copy of the database (PHI) lives before AWS Backup deletes it. */
+export const RESTORE_TEST_VALIDATION_HOURS = 1;
 
 /** Actions the vault access policy denies (AWS Config: backup-recovery-point-manual-deletion-disabled). */
 export const VAULT_DENIED_ACTIONS = ["backup:DeleteRecoveryPoint", "backup:PutBackupVaultAccessPolicy", "backup:UpdateRecoveryPointLifecycle"];
@@ -80,8 +86,13 @@ export interface BackupsArgs {
   vaultLockChangeableDays?: number;
   /** Principals exempt from the deny-deletion vault policy. Defaults to none. */
   administratorArns?: string[];
-  /** Scheduled restore tests (needs subnet group and security group of the instance). Defaults to none. */
-  restoreTesting?: { schedule: string; subnetGroupName: pulumi.Input<string>; securityGroupId: pulumi.Input<string> };
+  /**
+   * Scheduled restore tests: the restored copy comes up in the instance's subnet group and security
+   * group, with the instance's parameter group (`parameterGroupName`, which defaults to the parameter
+   * group of the Database whose `instanceArn` is passed; a restore test with neither is refused, since
+   * the copy would run on the default group: no pgaudit, none of our logging settings). Defaults to none.
+   */
+  restoreTesting?: { schedule: string; subnetGroupName: pulumi.Input<string>; securityGroupId: pulumi.Input<string>; parameterGroupName?: pulumi.Input<string> };
   /** Pulumi `protect` on the vaults. Defaults to false. */
   protect?: boolean;
 }
@@ -213,6 +224,10 @@ export class Backups extends pulumi.ComponentResource {
 
     if (args.restoreTesting) {
       const rt = args.restoreTesting;
+      const parameterGroupName = rt.parameterGroupName ?? parameterGroupOfInstance(args.instanceArn);
+      if (parameterGroupName === undefined) {
+        throw new Error(`${name}: restoreTesting needs parameterGroupName (the instance's parameter group): without it the restored copy of the database runs on the default parameter group`);
+      }
       const testingPlan = new aws.backup.RestoreTestingPlan(
         `${name}-restore-testing`,
         {
@@ -238,12 +253,15 @@ export class Backups extends pulumi.ComponentResource {
           protectedResourceType: "RDS",
           protectedResourceArns: [args.instanceArn],
           iamRoleArn: role.arn,
-          // Restore into the instance's own private subnets and security group, never the default VPC.
+          // Restore into the instance's own private subnets and security group (never the default VPC)
+          // and with its parameter group (TLS only, pgaudit, no bind values in logs), not the default one.
           restoreMetadataOverrides: {
             dbsubnetgroupname: rt.subnetGroupName,
             vpcsecuritygroupids: pulumi.output(rt.securityGroupId).apply((sg) => JSON.stringify([sg])),
+            dbparametergroupname: parameterGroupName,
           },
-          validationWindowHours: 1,
+          // The restored copy holds PHI: AWS Backup deletes it when this window ends.
+          validationWindowHours: RESTORE_TEST_VALIDATION_HOURS,
         },
         { parent: this, dependsOn: attachments },
       );

@@ -5,9 +5,13 @@
  * Every bucket: SSE-KMS under a CMK with S3 Bucket Keys and SSE-C blocked, all four public-access
  * block flags, BucketOwnerEnforced ownership (no ACLs), versioning, a lifecycle (noncurrent
  * versions expire, old objects move to an archive class, stale multipart uploads are aborted) and a
- * policy denying non-TLS / TLS < 1.2 requests and uploads that ask for another encryption type or
- * another key. Uploads without encryption headers get the bucket default (our CMK), so no object
- * can end up unencrypted or under a key other than ours.
+ * policy denying non-TLS / TLS < 1.2 requests and uploads that ask for another encryption type,
+ * another key, SSE-KMS without naming our key (S3 would use aws/s3) or customer-provided keys.
+ * Uploads without encryption headers are allowed on purpose: they get the bucket default (SSE-KMS
+ * under our CMK), S3 log delivery sends no headers, and requiring them would make every client
+ * (presigned browser uploads included) send and sign two headers for the same result. So no object
+ * can end up unencrypted or under a key other than ours; drift of the default encryption itself is
+ * caught by the policy pack (s3-default-encryption-kms) on every preview and by `pulumi refresh`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -45,13 +49,18 @@ export function bucketPolicy(a: BucketPolicyArgs): PolicyDocument {
       Resource: [a.bucketArn, objects],
       Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
     },
+    // The three upload statements deny a request whose encryption headers ask for anything but SSE-KMS
+    // under our key. A request without encryption headers is NOT denied (each condition block also
+    // requires the header to be present: `...IfExists` or a bare `StringNotEquals` would hold for an
+    // absent header and deny it): it gets the bucket default, SSE-KMS under our CMK. S3 server access
+    // log delivery and UploadPart requests carry no encryption header.
     {
       Sid: "DenyEncryptionOtherThanKms",
       Effect: "Deny",
       Principal: "*",
       Action: "s3:PutObject",
       Resource: objects,
-      Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+      Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption": "false" } },
     },
     {
       Sid: "DenyWrongKmsKey",
@@ -59,7 +68,17 @@ export function bucketPolicy(a: BucketPolicyArgs): PolicyDocument {
       Principal: "*",
       Action: "s3:PutObject",
       Resource: objects,
-      Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": a.kmsKeyArn } },
+      Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": a.kmsKeyArn }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" } },
+    },
+    {
+      // `x-amz-server-side-encryption: aws:kms` without a key id makes S3 use the AWS-managed aws/s3
+      // key, not the bucket default.
+      Sid: "DenyKmsWithoutOurKeyId",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: objects,
+      Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" } },
     },
     {
       Sid: "DenyCustomerProvidedKeys",

@@ -43,7 +43,12 @@ export interface PackResult {
   notApplicable: Array<{ policy: string; urn?: string; reason: string }>;
   /** Policies that could not run because a value was unknown (the engine reports these as advisory). */
   unknown: Array<{ policy: string; urn?: string; message: string }>;
-  /** Per policy: validations that ran to the end (not "not applicable"). */
+  /**
+   * Per policy, how many resources it actually judged: a resource validation counts a resource when
+   * it ran to the end (not "not applicable") and read the resource's properties (so a validation for
+   * another type, which returns early, counts nothing); a stack policy counts the distinct resources
+   * whose properties it read.
+   */
   evaluated: Record<string, number>;
 }
 
@@ -53,23 +58,42 @@ class NotApplicable extends Error {
   }
 }
 
-const urnOf = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::phi-db::${type}::${name}`;
-
-/** The mocked program's resources as the analyzer would present them (custom resources only). */
-export function fromProgramRun(run: ProgramRun): HarnessResource[] {
+/**
+ * The mocked program's resources as the analyzer would present them (custom resources only): urns
+ * as the engine forms them (type qualified by the parent chain, `a$b$type`; the stack's own type
+ * left out), providers, and the property dependencies the engine passes to stack policies (from the
+ * RegisterResource requests; the mock monitor's own urns, which keep only the parent's last type,
+ * are translated).
+ */
+export function fromProgramRun(run: ProgramRun, project = "phi-db"): HarnessResource[] {
+  const prefix = `urn:pulumi:${run.stack}::${project}::`;
+  const qualifiedOf = (urn: string) => urn.split("::")[2] ?? "";
+  // mock monitor urn -> engine urn, in registration order (a parent registers before its children)
+  const engine = new Map<string, string>();
+  const urns = new Map<MockedResource, string>();
+  for (const r of run.resources) {
+    const parent = r.options?.parent ?? "";
+    const mockUrn = parent ? `${prefix}${qualifiedOf(parent).split("$").pop()}$${r.type}::${r.name}` : `${prefix}${r.type}::${r.name}`;
+    const parentEngine = parent ? (engine.get(parent) ?? parent) : "";
+    const parentQualified = parentEngine ? qualifiedOf(parentEngine) : "";
+    const urn = parentQualified && parentQualified !== "pulumi:pulumi:Stack" ? `${prefix}${parentQualified}$${r.type}::${r.name}` : `${prefix}${r.type}::${r.name}`;
+    engine.set(mockUrn, urn);
+    urns.set(r, urn);
+  }
   const providers = new Map(run.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((p) => [p.name, p]));
   return run.resources
     .filter((r: MockedResource) => r.custom)
     .map((r) => {
       const p = r.providerName ? providers.get(r.providerName) : undefined;
+      const deps = Object.fromEntries(Object.entries(r.options?.propertyDependencies ?? {}).map(([k, us]) => [k, us.map((u) => engine.get(u) ?? u)]));
       return {
         type: r.type,
         name: r.name,
-        urn: urnOf(run.stack, r.type, r.name),
+        urn: urns.get(r)!,
         inputs: r.inputs,
         outputs: r.state,
-        provider: p ? { type: p.type, name: p.name, urn: urnOf(run.stack, p.type, p.name), props: p.inputs } : undefined,
-        propertyDependencies: {},
+        provider: p ? { type: p.type, name: p.name, urn: urns.get(p)!, props: p.inputs } : undefined,
+        propertyDependencies: deps,
       };
     });
 }
@@ -143,12 +167,17 @@ export async function runPolicies(
   const result: PackResult = { violations: [], notApplicable: [], unknown: [], evaluated: {} };
   const all = normalise(config.all);
   const byUrn = new Map<string, PolicyResource>();
+  // Resources whose properties the running stack policy read (undefined outside a stack policy).
+  let reads: Set<string> | undefined;
   const stackResources: PolicyResource[] = resources.map((r) => {
     const pr = {
       type: r.type,
       name: r.name,
       urn: r.urn,
-      props: r.outputs,
+      get props() {
+        reads?.add(r.urn);
+        return r.outputs;
+      },
       opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
       provider: r.provider,
       dependencies: [],
@@ -171,7 +200,7 @@ export async function runPolicies(
     const level = own.enforcementLevel ?? all.enforcementLevel ?? policy.enforcementLevel ?? packLevel;
     if (level === "disabled") continue;
     result.evaluated[policy.name] = 0;
-    const done = () => (result.evaluated[policy.name] += 1);
+    const done = (n = 1) => (result.evaluated[policy.name] += n);
     const getConfig = <T extends object>() => own.properties as T;
     const notApplicable = (reason?: string): never => {
       throw new NotApplicable(reason ?? "");
@@ -181,22 +210,33 @@ export async function runPolicies(
       const validations: ResourceValidation[] = Array.isArray(resourcePolicy.validateResource) ? resourcePolicy.validateResource : [resourcePolicy.validateResource];
       for (const r of resources) {
         for (const validate of validations) {
+          // Whether the validation looked at this resource's properties (a validation for another
+          // type returns, or says "not applicable", before it does).
+          let judged = false;
+          const matches = (cls: { __pulumiType?: string }) => cls.__pulumiType === r.type;
           const args = {
             type: r.type,
-            props: r.inputs,
+            get props() {
+              judged = true;
+              return r.inputs;
+            },
             urn: r.urn,
             name: r.name,
             opts: stackResources[0]?.opts,
             provider: r.provider,
             stackTags: new Map<string, string>(),
-            isType: (cls: { __pulumiType?: string }) => cls.__pulumiType === r.type,
-            asType: (cls: { __pulumiType?: string }) => (cls.__pulumiType === r.type ? r.inputs : undefined),
+            isType: matches,
+            asType: (cls: { __pulumiType?: string }) => {
+              if (!matches(cls)) return undefined;
+              judged = true;
+              return r.inputs;
+            },
             getConfig,
             notApplicable,
           } as unknown as ResourceValidationArgs;
           try {
             await validate(args, (message) => result.violations.push({ policy: policy.name, enforcementLevel: level, message, urn: r.urn }));
-            done();
+            if (judged) done();
           } catch (e) {
             if (e instanceof NotApplicable) result.notApplicable.push({ policy: policy.name, urn: r.urn, reason: e.reason });
             else if (isUnknownValueError(e)) result.unknown.push({ policy: policy.name, urn: r.urn, message: (e as Error).message });
@@ -208,13 +248,16 @@ export async function runPolicies(
     const stackPolicy = policy as StackValidationPolicy;
     if (stackPolicy.validateStack) {
       const args = { resources: stackResources, stackTags: new Map<string, string>(), getConfig, notApplicable } as unknown as StackValidationArgs;
+      reads = new Set();
       try {
         await stackPolicy.validateStack(args, (message, urn) => result.violations.push({ policy: policy.name, enforcementLevel: level, message, urn }));
-        done();
+        done(reads.size);
       } catch (e) {
         if (e instanceof NotApplicable) result.notApplicable.push({ policy: policy.name, reason: e.reason });
         else if (isUnknownValueError(e)) result.unknown.push({ policy: policy.name, message: (e as Error).message });
         else throw new Error(`policy ${policy.name} threw on the stack: ${(e as Error).stack ?? e}`);
+      } finally {
+        reads = undefined;
       }
     }
   }

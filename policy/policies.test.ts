@@ -23,6 +23,13 @@ beforeAll(async () => {
   dev = fromProgramRun(await runProgram("dev"));
 }, 120000);
 
+/** Type tokens a policy's typed resource validations (validateResourceOfType) apply to. */
+function typedValidations(p: PhiPolicy): string[] {
+  const v = (p as { validateResource?: unknown }).validateResource;
+  if (!v) return [];
+  return (Array.isArray(v) ? v : [v]).map((f: { __pulumiType?: string }) => f.__pulumiType).filter((t): t is string => typeof t === "string");
+}
+
 const byName = (name: string) => {
   const p = policies.find((x) => x.name === name);
   if (!p) throw new Error(`no policy ${name}`);
@@ -88,10 +95,27 @@ describe("the mocked prod stack", () => {
     const r = await runPolicies(policies, prod, PROD);
     expect(r.violations).toEqual([]);
     expect(r.unknown).toEqual([]);
+    for (const p of policies) expect([p.name, r.evaluated[p.name] > 0]).toEqual([p.name, true]);
+    // a typed resource validation judges exactly the resources of its type, no other
     for (const p of policies) {
-      expect([p.name, r.evaluated[p.name]]).toEqual([p.name, expect.any(Number)]);
-      expect([p.name, r.evaluated[p.name] > 0]).toEqual([p.name, true]);
+      const types = typedValidations(p);
+      if (types.length === 0) continue;
+      expect([p.name, r.evaluated[p.name]]).toEqual([p.name, prod.filter((x) => types.includes(x.type)).length]);
     }
+    expect(r.evaluated["cmk-backing-key-rotation-enabled"]).toBe(5);
+    expect(r.evaluated["rds-postgresql-force-ssl-pgaudit"]).toBe(3); // parameter group, instance, restore-test selection
+  });
+
+  test("a policy that finds nothing of its kind evaluated nothing (resources of other types are not counted)", async () => {
+    const judged = new Set(policies.flatMap(typedValidations));
+    const unrelated = prod.filter((x) => !judged.has(x.type) && ![...Object.values(TYPES)].flat().includes(x.type as never));
+    expect(unrelated.length).toBeGreaterThan(20);
+    const r = await runPolicies(policies, unrelated, PROD);
+    expect(r.violations).toEqual([]);
+    for (const p of policies) expect([p.name, r.evaluated[p.name]]).toEqual([p.name, 0]);
+    // and with no resources at all
+    const none = await runPolicies(policies, [], PROD);
+    for (const p of policies) expect([p.name, none.evaluated[p.name]]).toEqual([p.name, 0]);
   });
 
   test("passes with no configuration at all (pack defaults)", async () => {
@@ -124,7 +148,14 @@ describe("the mocked dev stack", () => {
 // Every policy bites: a mutated copy of the prod stack must violate it
 // ------------------------------------------------------------------------------------------------
 
-type Mutation = { what: string; mutate: (rs: HarnessResource[]) => HarnessResource[] | void; expect: RegExp };
+type Mutate = (rs: HarnessResource[]) => HarnessResource[] | void;
+/**
+ * `dev`: what the mutation does under policy/dev.json. By default the same mutation must violate, as
+ * advisory, with the same message; `{ mutate, expect }` uses a stronger mutation where dev.json's
+ * minimum is lower; `{ allowed }` states that dev.json deliberately accepts the mutated value (then no
+ * dev violation is asserted, and the reason is kept here).
+ */
+type Mutation = { what: string; mutate: Mutate; expect: RegExp; dev?: { mutate: Mutate; expect: RegExp } | { allowed: string } };
 
 const clone = (rs: HarnessResource[]) => JSON.parse(JSON.stringify(rs)) as HarnessResource[];
 function one(rs: HarnessResource[], type: string, name: string | RegExp): HarnessResource {
@@ -166,8 +197,18 @@ const MUTATIONS: Record<string, Mutation[]> = {
   ],
   "rds-instance-public-access-check": [{ what: "public", mutate: (rs) => set(instance(rs), { publiclyAccessible: true }), expect: /publiclyAccessible must be false/ }],
   "db-instance-backup-enabled": [
-    { what: "34 days", mutate: (rs) => set(instance(rs), { backupRetentionPeriod: 34 }), expect: /at least 35 days/ },
-    { what: "backups off", mutate: (rs) => set(instance(rs), { backupRetentionPeriod: undefined }), expect: /at least 35 days/ },
+    {
+      what: "34 days",
+      mutate: (rs) => set(instance(rs), { backupRetentionPeriod: 34 }),
+      expect: /at least 35 days/,
+      dev: { mutate: (rs) => set(instance(rs), { backupRetentionPeriod: 6 }), expect: /at least 7 days in this environment, got 6/ },
+    },
+    {
+      what: "backups off",
+      mutate: (rs) => set(instance(rs), { backupRetentionPeriod: undefined }),
+      expect: /at least 35 days/,
+      dev: { mutate: (rs) => set(instance(rs), { backupRetentionPeriod: undefined }), expect: /at least 7 days in this environment, got null/ },
+    },
   ],
   "rds-instance-deletion-protection-enabled": [{ what: "off", mutate: (rs) => set(instance(rs), { deletionProtection: false }), expect: /deletionProtection/ }],
   "rds-multi-az-support": [{ what: "single AZ", mutate: (rs) => set(instance(rs), { multiAz: false }), expect: /multiAz/ }],
@@ -197,6 +238,24 @@ const MUTATIONS: Record<string, Mutation[]> = {
       expect: /must include pgaudit/,
     },
     { what: "default parameter group", mutate: (rs) => set(instance(rs), { parameterGroupName: "default.postgres17" }), expect: /default group allows plain-text/ },
+    {
+      what: "restore tests on the default parameter group",
+      mutate: (rs) => {
+        const sel = one(rs, TYPES.restoreTestingSelection, "backups-restore-testing-rds");
+        const { dbparametergroupname: _dropped, ...rest } = sel.inputs.restoreMetadataOverrides as Record<string, string>;
+        set(sel, { restoreMetadataOverrides: rest });
+      },
+      expect: /restoreMetadataOverrides must set dbParameterGroupName/,
+    },
+    {
+      what: "restore tests naming a default group (any key case)",
+      mutate: (rs) => {
+        const sel = one(rs, TYPES.restoreTestingSelection, "backups-restore-testing-rds");
+        const { dbparametergroupname: _dropped, ...rest } = sel.inputs.restoreMetadataOverrides as Record<string, string>;
+        set(sel, { restoreMetadataOverrides: { ...rest, DBParameterGroupName: "default.postgres17" } });
+      },
+      expect: /got "default\.postgres17"/,
+    },
   ],
   "rds-automated-backups-replicated": [
     { what: "no replication", mutate: (rs) => without(rs, TYPES.backupsReplication, "backups-dr-pitr"), expect: /no InstanceAutomatedBackupsReplication/ },
@@ -225,7 +284,12 @@ const MUTATIONS: Record<string, Mutation[]> = {
   "kms-key-deletion-window": [{ what: "7 days", mutate: (rs) => set(one(rs, TYPES.key, "keys-database"), { deletionWindowInDays: 7 }), expect: /at least 30/ }],
   "cloudwatch-log-group-encrypted": [{ what: "no key", mutate: (rs) => set(one(rs, TYPES.logGroup, "database-log-postgresql"), { kmsKeyId: undefined }), expect: /kmsKeyId/ }],
   "cw-loggroup-retention-period-check": [
-    { what: "1 year", mutate: (rs) => set(one(rs, TYPES.logGroup, "database-log-upgrade"), { retentionInDays: 365 }), expect: /at least 2192, got 365/ },
+    {
+      what: "1 year",
+      mutate: (rs) => set(one(rs, TYPES.logGroup, "database-log-upgrade"), { retentionInDays: 365 }),
+      expect: /at least 2192, got 365/,
+      dev: { mutate: (rs) => set(one(rs, TYPES.logGroup, "database-log-upgrade"), { retentionInDays: 14 }), expect: /at least 30, got 14/ },
+    },
     { what: "never expires", mutate: (rs) => set(one(rs, TYPES.logGroup, "database-log-upgrade"), { retentionInDays: undefined }), expect: /must be set/ },
   ],
   "backup-vault-encrypted-cmk": [{ what: "aws/backup", mutate: (rs) => set(one(rs, TYPES.vault, "backups-vault"), { kmsKeyArn: undefined }), expect: /kmsKeyArn/ }],
@@ -288,8 +352,14 @@ const MUTATIONS: Record<string, Mutation[]> = {
       what: "governance",
       mutate: (rs) => set(one(rs, TYPES.objectLock[0], "buckets-dr-audit-exports"), { rule: { defaultRetention: { mode: "GOVERNANCE", days: 2192 } } }),
       expect: /mode must be COMPLIANCE/,
+      dev: { allowed: "dev.json allows GOVERNANCE (dev audit exports can be cleaned up)" },
     },
-    { what: "1 day", mutate: (rs) => set(one(rs, TYPES.objectLock[0], "buckets-audit-exports"), { rule: { defaultRetention: { mode: "COMPLIANCE", days: 1 } } }), expect: /at least 2192 days, got 1/ },
+    {
+      what: "1 day",
+      mutate: (rs) => set(one(rs, TYPES.objectLock[0], "buckets-audit-exports"), { rule: { defaultRetention: { mode: "COMPLIANCE", days: 1 } } }),
+      expect: /at least 2192 days, got 1/,
+      dev: { allowed: "dev.json's minimum retention is 1 day" },
+    },
     { what: "lock not enabled on the bucket", mutate: (rs) => set(one(rs, TYPES.buckets[0], "buckets-audit-exports"), { objectLockEnabled: undefined }), expect: /objectLockEnabled must be true/ },
   ],
   "phi-db-schema-migration-lint": [
@@ -319,9 +389,21 @@ describe("every policy bites", () => {
     expect(r.violations.length).toBeGreaterThan(0);
     for (const v of r.violations) expect(v.enforcementLevel).toBe("mandatory");
     expect(r.violations.map((v) => v.message).join("\n")).toMatch(m.expect);
-    // the same mutation is only advisory under the dev configuration
-    const d = await runPolicies([policy], mutated, DEV);
+    // under the dev configuration the same rule still reports, and only as advisory
+    if (m.dev && "allowed" in m.dev) {
+      expect((await runPolicies([policy], mutated, DEV)).violations).toEqual([]);
+      return;
+    }
+    const devRs = clone(prod);
+    const devMutated = (m.dev ? m.dev.mutate(devRs) : m.mutate(devRs)) ?? devRs;
+    const d = await runPolicies([policy], devMutated, DEV);
+    expect(d.violations.length).toBeGreaterThan(0);
     for (const v of d.violations) expect(v.enforcementLevel).toBe("advisory");
+    expect(d.violations.map((v) => v.message).join("\n")).toMatch(m.dev ? m.dev.expect : m.expect);
+  });
+
+  test("every policy has a mutation that dev.json reports (advisory)", () => {
+    for (const p of policies) expect([p.name, (MUTATIONS[p.name] ?? []).some((m) => !(m.dev && "allowed" in m.dev))]).toEqual([p.name, true]);
   });
 
   test("the unmutated prod stack violates none of them (so each case above is caused by its mutation)", async () => {
@@ -334,7 +416,10 @@ describe("details", () => {
     const rs = clone(prod);
     const bucket = one(rs, TYPES.buckets[0], "buckets-documents");
     const sse = sseOf(rs, "buckets-documents");
+    // the program's own registration carries the dependency
+    expect(sse.propertyDependencies?.bucket).toEqual([bucket.urn]);
     set(sse, { bucket: "<unknown during preview>" });
+    sse.propertyDependencies = {};
     const policy = byName("s3-default-encryption-kms");
     expect((await runPolicies([policy], rs, PROD)).violations.map((v) => v.message)).toEqual([expect.stringMatching(/buckets-documents .*no default encryption/)]);
     sse.propertyDependencies = { bucket: [bucket.urn] };

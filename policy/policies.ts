@@ -65,6 +65,7 @@ export const TYPES = {
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   vault: "aws:backup/vault:Vault",
   vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+  restoreTestingSelection: "aws:backup/restoreTestingSelection:RestoreTestingSelection",
   buckets: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
   sse: [
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -302,9 +303,16 @@ export function parameterGroupProblems(parameters: Array<{ name?: string; value?
   return problems;
 }
 
+/** Restore metadata overrides with their keys lower-cased (AWS Backup reads the keys case-insensitively). */
+export function restoreOverrides(overrides: unknown): Record<string, string> {
+  if (!overrides || typeof overrides !== "object") return {};
+  return Object.fromEntries(Object.entries(overrides as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), String(v)]));
+}
+
 export const rdsPostgresqlForceSslAndPgaudit: PhiPolicy = {
   name: "rds-postgresql-force-ssl-pgaudit",
-  description: "The PostgreSQL parameter group forces TLS (rds.force_ssl=1) and loads pgaudit with session audit classes; instances use a custom parameter group.",
+  description:
+    "The PostgreSQL parameter group forces TLS (rds.force_ssl=1) and loads pgaudit with session audit classes; instances use a custom parameter group, and so do the copies AWS Backup restore tests bring up (restore metadata override dbParameterGroupName).",
   severity: "high",
   info: { prodOnly: false, summary: "connections without TLS are refused and pgaudit writes audit lines" },
   validateResource: [
@@ -317,6 +325,16 @@ export const rdsPostgresqlForceSslAndPgaudit: PhiPolicy = {
       const name = db.parameterGroupName;
       if (typeof name !== "string" || name === "" || name.startsWith("default.")) {
         report(`parameterGroupName must name the stack's parameter group (TLS only + pgaudit), got ${JSON.stringify(name ?? null)}; the default group allows plain-text connections and loads no pgaudit.`);
+      }
+    }),
+    // A restore test brings up a full copy of the PHI; without the override it runs on the default group.
+    validateResourceOfType(aws.backup.RestoreTestingSelection, (sel, args, report) => {
+      if (sel.protectedResourceType !== "RDS") args.notApplicable("not an RDS instance restore test");
+      const name = restoreOverrides(sel.restoreMetadataOverrides)["dbparametergroupname"];
+      if (name === undefined || name === "" || name.startsWith("default.")) {
+        report(
+          `restoreMetadataOverrides must set dbParameterGroupName to the stack's parameter group, got ${JSON.stringify(name ?? null)}: a restored test copy of the database otherwise comes up with the default group (no pgaudit, none of the logging settings).`,
+        );
       }
     }),
   ],

@@ -13,6 +13,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { main } from "../../cli/main";
 import type { AuditReport, ChainData, GrantData, LedgerData, MatrixRow, PhiColumn, PostureData, RoleData } from "../../cli/report";
+import type { PolicyPackReport } from "../../policy/report-result";
 import { loadProject } from "../../migrator/files";
 import { createDatabase, TestDatabase } from "../support/db";
 import { runProgram } from "../support/mocks";
@@ -20,6 +21,7 @@ import { applyPlatform, REPO_ROOT } from "../support/platform";
 
 const SECTIONS = [
   "Infrastructure posture",
+  "HIPAA policy pack",
   "Database server",
   "Roles and members",
   "Grants",
@@ -105,7 +107,10 @@ describe("the local report", () => {
 
   test("read as the superuser, every database fact is verified: the only unverified facts are the ones local cannot have", () => {
     const unverified = r.json.sections.flatMap((s) => s.notVerified.map((n) => `${s.id}: ${n}`));
-    expect(unverified).toEqual([expect.stringMatching(/^infrastructure: not verified: encryption at rest, backups and point-in-time recovery/)]);
+    expect(unverified).toEqual([
+      expect.stringMatching(/^infrastructure: not verified: encryption at rest, backups and point-in-time recovery/),
+      expect.stringMatching(/^policy-pack: not verified: the HIPAA policy pack's result \(environment local has no AWS resources/),
+    ]);
   });
 
   test("the ledger section lists exactly the repository's migrations, versions and checksums, each matching its file", () => {
@@ -170,7 +175,7 @@ describe("the local report", () => {
     expect(roles.find((x) => x.name === "authenticator")!.memberOf).toEqual(["anon", "authenticated", "service_role"]);
   });
 
-  test("grants: per schema and role as stored; PUBLIC holds nothing in the PHI schemas; the auditor only reads audit and the ledger", () => {
+  test("grants: per schema and role as stored; PUBLIC holds nothing in the PHI schemas; the auditor only reads audit and the ledger", async () => {
     const grants = section<GrantData[]>(r.json, "grants");
     expect(grants.notVerified).toEqual([]);
     const g = (schema: string, role: string) => grants.data!.find((x) => x.schema === schema && x.role === role);
@@ -178,7 +183,16 @@ describe("the local report", () => {
     expect(app.onSchema).toEqual(["USAGE"]);
     expect(app.tables.SELECT).toBeGreaterThan(10);
     for (const schema of ["app", "tenant", "audit", "phi_ledger"]) expect([schema, g(schema, "PUBLIC")]).toEqual([schema, undefined]);
-    expect(g("audit", "auditor")!.tables).toEqual({ SELECT: g("audit", "auditor")!.tableCount });
+    // the auditor reads every audit table but audit.hash_salts (with a salt the month's IP and device
+    // hashes could be reversed: sql/policies/080_audit.sql), and the report counts exactly those
+    const readable = (
+      await db.client.query(
+        `select c.relname, pg_catalog.has_table_privilege('auditor', c.oid, 'select') as ok from pg_catalog.pg_class c
+          where c.relnamespace = 'audit'::regnamespace and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition order by 1`,
+      )
+    ).rows as Array<{ relname: string; ok: boolean }>;
+    expect(readable.filter((t) => !t.ok).map((t) => t.relname)).toEqual(["hash_salts"]);
+    expect(g("audit", "auditor")!.tables).toEqual({ SELECT: readable.filter((t) => t.ok).length });
     expect(Object.keys(g("phi_ledger", "auditor")!.tables)).toEqual(["SELECT"]);
     const auditorSchemas = grants.data!.filter((x) => x.role === "auditor").map((x) => x.schema);
     expect(auditorSchemas.sort()).toEqual(["audit", "phi_ledger"]);
@@ -210,11 +224,36 @@ describe("the prod report", () => {
     expect(fact("Audit exports cannot be altered or deleted for").value).toBe("2192 days (S3 Object Lock, COMPLIANCE mode)");
     const nv = infra.notVerified.join("\n");
     expect(nv).toContain("not verified: that the stack is deployed with these settings");
-    expect(nv).toContain("not verified: the HIPAA policy pack's result");
-    expect(nv).toContain("--policy-pack-config policy/prod.json");
     expect(r.md).toContain("> **Not verified: that AWS still holds these settings");
+    // without --policy-result: the pack is evaluated here over the prod program (mocks), and says so
+    const pack = section<PolicyPackReport>(r.json, "policy-pack");
+    expect(pack.data!.kind).toBe("local evaluation");
+    expect(pack.data!.source).toMatch(/^local evaluation: phi-db-hipaa@\d+\.\d+\.\d+ over the Pulumi program for stack prod under Pulumi mocks \(\d+ resources\), configuration policy\/prod\.json$/);
+    expect(pack.data!.violations).toEqual([]);
+    expect(pack.data!.policies.length).toBe(26);
+    for (const p of pack.data!.policies) expect([p.name, p.enforcement, p.outcome]).toEqual([p.name, "mandatory", "passed"]);
+    expect(pack.notVerified).toEqual([expect.stringMatching(/^not verified: that stack prod passed the pack when it was last previewed or deployed \(this is the pack run over this checkout's program under Pulumi mocks.*--policy-result/)]);
+    expect(r.json.summary).toContain("HIPAA policy pack: no violations — 26 policies passed (evaluated here over the program, not the deployed stack).");
+    expect(r.md).toMatch(/\| rds-storage-encrypted \| mandatory \| passed \| 0 \|/);
+    expect(r.md).toContain("Violations: none.");
     // extensions the prod stack requires but this (local) server lacks are called out
     expect(r.md).toMatch(/\| pgaudit \| — \| — \| MISSING \(required in this environment\) \|/);
+  }, 120000);
+
+  test("dev, evaluated here: the prod-only rules are reported as advisory violations with the resources' urns", async () => {
+    const r = await report(["--env", "dev"]);
+    const pack = section<PolicyPackReport>(r.json, "policy-pack");
+    expect(pack.data!.source).toContain("configuration policy/dev.json");
+    expect(pack.data!.violations.map((v) => [v.policy, v.enforcement, v.urn]).sort()).toEqual(
+      [
+        ["backup-vault-lock-enabled", "advisory", "urn:pulumi:dev::phi-db::phi-db:backups:Backups$aws:backup/vault:Vault::backups-vault"],
+        ["rds-automated-backups-replicated", "advisory", "urn:pulumi:dev::phi-db::phi-db:database:Database$aws:rds/instance:Instance::database-instance"],
+        ["rds-instance-deletion-protection-enabled", "advisory", "urn:pulumi:dev::phi-db::phi-db:database:Database$aws:rds/instance:Instance::database-instance"],
+        ["rds-multi-az-support", "advisory", "urn:pulumi:dev::phi-db::phi-db:database:Database$aws:rds/instance:Instance::database-instance"],
+      ].sort(),
+    );
+    expect(r.json.summary.find((l) => l.startsWith("HIPAA policy pack:"))).toMatch(/^HIPAA policy pack: 4 VIOLATION\(S\), 0 mandatory — /);
+    expect(r.md).toContain("| rds-multi-az-support | advisory | urn:pulumi:dev::phi-db::phi-db:database:Database$aws:rds/instance:Instance::database-instance | multiAz must be true in prod. |");
   }, 120000);
 
   test("with the stack's outputs (from the mocked prod program): key ARNs, bucket names and backup facts come from them", async () => {
@@ -231,6 +270,81 @@ describe("the prod report", () => {
     expect(infra.data!.facts.find((f) => f.fact === "Backup vault")!.value).toBe(run.outputs.backup.vaultName);
     expect(infra.data!.source).toMatch(/^stack outputs \(prod-outputs\.json\)/);
     expect(infra.notVerified.join("\n")).not.toContain("no --stack-outputs file was given");
+  }, 120000);
+});
+
+/** Engine events as `pulumi preview --event-log` writes them (one JSON object per line). */
+function eventLog(events: object[]): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-events-")), "events.ndjson");
+  outDirs.push(path.dirname(file));
+  fs.writeFileSync(file, events.map((e, i) => JSON.stringify({ sequence: i, timestamp: 1760000000 + i, ...e })).join("\n") + "\n");
+  return file;
+}
+const INSTANCE_URN = "urn:pulumi:prod::phi-db::phi-db:database:Database$aws:rds/instance:Instance::database-instance";
+const BUCKET_URN = "urn:pulumi:prod::phi-db::phi-db:buckets:Buckets$aws:s3/bucket:Bucket::buckets-documents";
+const PACK = { policyPackName: "phi-db-hipaa", policyPackVersion: "0.1.0", policyPackVersionTag: "0.1.0" };
+const RDS_POLICIES = ["rds-storage-encrypted", "rds-instance-public-access-check", "rds-multi-az-support"];
+const cleanRun = (): object[] => [
+  { preludeEvent: { config: { "phi-db:environment": "prod" } } },
+  { policyAnalyzeSummaryEvent: { resourceUrn: INSTANCE_URN, ...PACK, passed: RDS_POLICIES } },
+  { policyAnalyzeStackSummaryEvent: { ...PACK, passed: ["s3-bucket-versioning-enabled", "s3-bucket-ssl-requests-only"] } },
+  { summaryEvent: { maybeCorrupt: false, durationSeconds: 41, resourceChanges: { same: 199 }, PolicyPacks: { "phi-db-hipaa": "v0.1.0" }, isPreview: true } },
+];
+
+describe("the policy pack's result from a saved engine event log (--policy-result)", () => {
+  test("a clean run: every policy that ran, passed; the summary and the section say where the result comes from", async () => {
+    const r = await report(["--env", "prod", "--policy-result", eventLog(cleanRun())]);
+    const pack = section<PolicyPackReport>(r.json, "policy-pack");
+    expect(pack.notVerified).toEqual([]);
+    expect(pack.data).toEqual(
+      expect.objectContaining({ kind: "event log", stack: "prod", packs: ["phi-db-hipaa@0.1.0"], violations: [], source: "pulumi preview of stack prod, engine event log events.ndjson" }),
+    );
+    expect(pack.data!.policies.map((p) => [p.name, p.outcome])).toEqual(
+      [...RDS_POLICIES, "s3-bucket-versioning-enabled", "s3-bucket-ssl-requests-only"].sort().map((n) => [n, "passed"]),
+    );
+    expect(r.json.summary).toContain("HIPAA policy pack: no violations — 5 policies passed (from pulumi preview of stack prod, engine event log events.ndjson).");
+    expect(r.md).toContain("Violations: none.");
+  }, 120000);
+
+  test("a run with violations: policy name, enforcement (the engine's 'warning' is advisory), message and resource urn, in the JSON and the Markdown", async () => {
+    const events = cleanRun();
+    events.splice(
+      1,
+      1,
+      { policyAnalyzeSummaryEvent: { resourceUrn: INSTANCE_URN, ...PACK, passed: ["rds-storage-encrypted", "rds-instance-public-access-check"], failed: ["rds-multi-az-support"] } },
+      { policyEvent: { resourceUrn: INSTANCE_URN, message: "multiAz must be true in prod.\n", color: "never", policyName: "rds-multi-az-support", ...PACK, enforcementLevel: "mandatory" } },
+      { policyEvent: { resourceUrn: BUCKET_URN, message: "buckets-documents (Bucket) has no server access logging.", color: "never", policyName: "s3-bucket-logging-enabled", ...PACK, enforcementLevel: "warning" } },
+    );
+    const r = await report(["--env", "prod", "--policy-result", eventLog(events)]);
+    const pack = section<PolicyPackReport>(r.json, "policy-pack");
+    expect(pack.data!.violations).toEqual([
+      { policy: "rds-multi-az-support", enforcement: "mandatory", message: "multiAz must be true in prod.", urn: INSTANCE_URN, pack: "phi-db-hipaa@0.1.0" },
+      { policy: "s3-bucket-logging-enabled", enforcement: "advisory", message: "buckets-documents (Bucket) has no server access logging.", urn: BUCKET_URN, pack: "phi-db-hipaa@0.1.0" },
+    ]);
+    expect(pack.data!.policies.find((p) => p.name === "rds-multi-az-support")).toEqual({ name: "rds-multi-az-support", enforcement: "mandatory", outcome: "violated", violations: 1 });
+    expect(r.json.summary).toContain(
+      "HIPAA policy pack: 2 VIOLATION(S), 1 mandatory — rds-multi-az-support, s3-bucket-logging-enabled (from pulumi preview of stack prod, engine event log events.ndjson).",
+    );
+    expect(r.md).toContain(`| rds-multi-az-support | mandatory | ${INSTANCE_URN} | multiAz must be true in prod. |`);
+    expect(r.md).toContain(`| s3-bucket-logging-enabled | advisory | ${BUCKET_URN} | buckets-documents (Bucket) has no server access logging. |`);
+    expect(r.md).toMatch(/\| rds-multi-az-support \| mandatory \| VIOLATED \| 1 \|/);
+  }, 120000);
+
+  test("what the file cannot show is said: another stack, no summary, a `pulumi preview --json` document, no pack at all", async () => {
+    const dev = cleanRun().map((e) => JSON.parse(JSON.stringify(e).replace(/urn:pulumi:prod::/g, "urn:pulumi:dev::")));
+    const other = section<PolicyPackReport>((await report(["--env", "prod", "--policy-result", eventLog(dev.slice(0, -1))])).json, "policy-pack");
+    expect(other.notVerified).toEqual([expect.stringMatching(/^not verified: that the run completed/), expect.stringMatching(/^not verified: that this is the result for stack prod \(events\.ndjson is about stack dev\)/)]);
+
+    const previewJson = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-preview-")), "preview.json");
+    outDirs.push(path.dirname(previewJson));
+    fs.writeFileSync(previewJson, JSON.stringify({ steps: [], diagnostics: [], changeSummary: { same: 199 } }));
+    const pj = await report(["--env", "prod", "--policy-result", previewJson]);
+    expect(section(pj.json, "policy-pack").data).toBeNull();
+    expect(section(pj.json, "policy-pack").notVerified).toEqual([expect.stringMatching(/^not verified: the HIPAA policy pack's result \(preview\.json is the output of `pulumi preview --json`, which does not carry policy results/)]);
+    expect(pj.json.summary).toContain("HIPAA policy pack: not verified (see the section below).");
+
+    const noPack = section((await report(["--env", "prod", "--policy-result", eventLog([{ summaryEvent: { resourceChanges: {}, PolicyPacks: {}, isPreview: true } }])])).json, "policy-pack");
+    expect(noPack.notVerified).toEqual([expect.stringMatching(/no policy pack ran in this run/)]);
   }, 120000);
 });
 
@@ -257,10 +371,13 @@ describe("what cannot be read is said, not dropped", () => {
       const r = await report(["--env", "local"], u.toString());
       expect(section(r.json, "roles").data).not.toBeNull();
       expect(section(r.json, "ledger").data).not.toBeNull(); // auditor reads phi_ledger
+      // the auditor may run audit.verify_chain (sql/policies/080_audit.sql): the chain is verified, intact
       const chain = section<ChainData>(r.json, "audit-chain");
-      // either the auditor may run the verification, or the report says why it could not
-      if (chain.data === null) expect(chain.notVerified[0]).toMatch(/^not verified: audit trail integrity \(permission denied/);
-      else expect(chain.data.intact).toBe(true);
+      expect(chain.notVerified).toEqual([]);
+      expect(chain.data).not.toBeNull();
+      expect(chain.data!.intact).toBe(true);
+      expect(chain.data!.chains.find((c) => c.chain === `org:${ORG}`)).toEqual(expect.objectContaining({ entries: 2, intact: true, brokenAt: null }));
+      expect(r.json.summary[0]).toMatch(/^Audit trail: intact — /);
       expect(r.md).not.toContain(password);
     } finally {
       await db.client.query(`drop role if exists ${name}`);

