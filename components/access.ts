@@ -14,6 +14,17 @@
  *     nothing else, which is the same on a fresh database.
  * Role memberships are the Role resource's `roles` list, not separate GrantRole resources: the
  * provider's Role update revokes any membership it does not list, so the two would fight.
+ *
+ * Table privileges in RLS-managed schemas are not resources here: the model has none (grants and
+ * policies together: each table's privileges live in its policy file, sql/policies, applied by the
+ * schema resource). A Grant of objectType "table" on such a schema would fight with those files (its
+ * create and update revoke and re-grant ALL TABLES IN SCHEMA, and a refresh reports per-table grants
+ * as drift), so none is made, and no DefaultPrivileges for tables there either: a new table is dark
+ * until its policy file grants it. Upgrading a stack deployed with the former bulk grants: before the
+ * first `pulumi up`, `pulumi state delete` the `<name>-grant-<role>-<schema>-table` resources of the
+ * RLS-managed schemas, because deleting them runs REVOKE ALL ON ALL TABLES IN SCHEMA after the policy
+ * files have granted (Pulumi deletes removed resources last); let the `<name>-default-...-table`
+ * resources be deleted normally (that revokes the old default table privileges, as intended).
  */
 import * as aws from "@pulumi/aws";
 import * as postgresql from "@pulumi/postgresql";

@@ -3,6 +3,12 @@
  * declared ONCE and applied two ways (components/access.ts through @pulumi/postgresql on RDS,
  * migrator/access-sql.ts as idempotent SQL locally).
  *
+ * Grants and policies together: in an RLS-managed schema the model grants schema USAGE, sequences and
+ * function EXECUTE only. Table privileges there are declared per table in the policy files
+ * (sql/policies), next to the policies they make reachable; a new table is dark for every role but the
+ * owner until its policy file grants it. Bulk table grants (and their default privileges) exist only in
+ * schemas without RLS (phi_ledger).
+ *
  * This module only reads and validates: `parseAccessModel` turns raw JSON into a typed, normalised
  * `AccessModel` (defaults filled in) or throws `AccessModelError` listing every problem with the entry
  * it is in (`grants[3].role`) and what was expected. Nothing is applied before the model is valid.
@@ -40,7 +46,10 @@ export interface RoleSpec {
 
 export interface SchemaSpec {
   name: string;
-  /** Every table in this schema must have RLS enabled and forced, with a policy (migrator checks). */
+  /**
+   * Every table in this schema must have RLS enabled and forced, with a policy (migrator checks), and
+   * its table privileges are declared per table in sql/policies, not by the model.
+   */
   rls: boolean;
   comment: string;
 }
@@ -74,6 +83,11 @@ export interface SchemaGrant {
   role: string;
   schema: string;
   schemaPrivileges: SchemaPrivilege[];
+  /**
+   * Privileges on every table (and view) of the schema. Only in schemas WITHOUT row-level security:
+   * in an RLS-managed schema each table's privileges are granted in its policy file (sql/policies),
+   * next to its policies, and the model grants no table there (validation refuses it).
+   */
   tables: TablePrivilege[];
   sequences: SequencePrivilege[];
   functions: FunctionPrivilege[];
@@ -432,6 +446,15 @@ export function parseAccessModel(raw: unknown, source = "access model"): AccessM
     if (objectPrivileges > 0 && !spec.schemaPrivileges.includes("USAGE")) {
       c.add(`${at}.schemaPrivileges`, `object privileges in schema ${JSON.stringify(spec.schema)} are unusable without USAGE on it; add "USAGE"`);
     }
+    // Grants and policies together: a table privilege in an RLS-managed schema is declared next to the
+    // table's policies (sql/policies), never in bulk here, so no role holds one that no policy backs.
+    if (spec.tables.length && isSchema(g.schema) && schemas[schemaIndex.get(g.schema as string)!].rls) {
+      c.add(
+        `${at}.tables`,
+        `schema ${JSON.stringify(spec.schema)} is RLS-managed: its table privileges are granted per table in its policy file (sql/policies), next to the policies, ` +
+          `so a role gets a table privilege only where a policy exists; remove "tables" here`,
+      );
+    }
     grants.push(spec);
   });
 
@@ -468,6 +491,15 @@ export function loadAccessModel(file = defaultAccessModelPath()): AccessModel {
 /** Schemas where every table must have RLS enabled and forced, with a policy (the migrator's checks). */
 export function rlsSchemas(model: AccessModel): string[] {
   return model.schemas.filter((s) => s.rls).map((s) => s.name);
+}
+
+/**
+ * The roles whose table privileges in RLS-managed schemas the policy files decide: every NOLOGIN role
+ * but the owner (anon, authenticated, service_role, auditor, analytics_reader). Each policy file
+ * revokes everything on its tables from these (and PUBLIC), then grants what its policies back.
+ */
+export function policyGranteeRoles(model: AccessModel): string[] {
+  return model.roles.filter((r) => !r.login && r.name !== model.owner).map((r) => r.name);
 }
 
 /** Request roles the API switches to (anon, authenticated, service_role). */

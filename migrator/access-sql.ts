@@ -18,6 +18,12 @@
  * Grants on existing tables, sequences and functions are additive (a migration may have granted more
  * on a single object, e.g. EXECUTE on one function to anon; that is the migration's business).
  *
+ * Tables in RLS-managed schemas: the model grants none (grants and policies together: each table's
+ * privileges are in its policy file, sql/policies, which revokes and re-grants them per table), so
+ * this rendering grants no table there and its default privileges give new tables there nothing. It
+ * does not revoke existing table grants either: an older database that still holds the former bulk
+ * grants converges when the policy files run (their per-table `revoke all` + `grant`).
+ *
  * Works on PostgreSQL 15, 16 and 17: PostgreSQL 16 made role membership options per grant
  * (INHERIT / SET / ADMIN, recorded with the grantor); the membership blocks set them explicitly there
  * (through EXECUTE, because the syntax does not parse on 15).
@@ -328,6 +334,9 @@ function databaseStatements(model: AccessModel, skip: readonly string[]): Access
     );
 
     const existing: string[] = [];
+    if (s.rls) {
+      existing.push(`-- tables: none here (RLS-managed: each table's privileges are granted in its policy file, sql/policies, next to its policies)`);
+    }
     if (!hostsExtensions.includes(s.name)) existing.push(`revoke execute on all routines in schema ${ident(s.name)} from public;`);
     // Extension views and tables (pg_stat_statements: other sessions' query texts) are not for request roles.
     else existing.push(`revoke all on all tables in schema ${ident(s.name)} from public;`);
@@ -358,7 +367,11 @@ function databaseStatements(model: AccessModel, skip: readonly string[]): Access
     }
     db(
       `default privileges in schema ${s.name}`,
-      [`-- default privileges: tables, sequences and functions ${model.owner} creates later in schema ${s.name} get exactly these grants`, ...defaults].join("\n"),
+      [
+        `-- default privileges: tables, sequences and functions ${model.owner} creates later in schema ${s.name} get exactly these grants`,
+        ...(s.rls ? [`-- (RLS-managed: a new table gets no privilege for these roles; it stays dark until its policy file grants it)`] : []),
+        ...defaults,
+      ].join("\n"),
     );
   }
 

@@ -7,6 +7,12 @@
  *   extensions          the required extensions are installed
  *   definer-search-path every SECURITY DEFINER function pins search_path
  *   views-invoker       views in schemas the request roles can use are security_invoker
+ *   grant-has-policy    no role holds a table privilege (SELECT/INSERT/UPDATE/DELETE) on a table of the
+ *                       managed schemas that no permissive policy backs (grants and policies together)
+ *   policy-has-grant    no permissive policy names a role that lacks the privilege it would need
+ *
+ * The last two read the policy matrix (see `policyMatrix`) for the request roles and every other
+ * NOLOGIN role that may use a managed schema (auditor, analytics_reader), except the schemas' owner.
  */
 import type { Client } from "pg";
 import type { SqlProject } from "./files";
@@ -144,11 +150,51 @@ export async function runChecks(client: Client, opts: CheckOptions): Promise<Che
     (v) => `view ${v.schema}.${v.name}: request roles can reach its schema but it is not security_invoker (it would bypass RLS with its owner's rights)`,
   );
   results.push({ name: "views-invoker", ok: definerViews.length === 0, failures: definerViews });
+
+  const pm = await policyMatrix(client, { managedSchemas: opts.managedSchemas, requestRoles: await policyMatrixRoles(client, opts.managedSchemas, opts.requestRoles) });
+  const cell = (key: string) => {
+    const [table, role, command] = key.split(" ");
+    return { table, role, command };
+  };
+  const unbacked = pm.grantedWithoutPolicy.map(cell).map(
+    (c) =>
+      `table ${c.table}: ${c.role} holds ${c.command} but no policy lets it ${c.command.toLowerCase()} a row ` +
+      `(revoke it in the table's policy file in sql/policies, or add the policy there)`,
+  );
+  results.push({ name: "grant-has-policy", ok: unbacked.length === 0, failures: unbacked });
+  const dead = pm.policyWithoutGrant.map(cell).map((c) => {
+    const names = pm.entries.find((e) => e.table === c.table && e.role === c.role && e.command === c.command)?.policies ?? [];
+    return (
+      `table ${c.table}: ${c.role} lacks ${c.command} although polic${names.length === 1 ? "y" : "ies"} ${names.join(", ")} ` +
+      `would let it ${c.command.toLowerCase()} rows (grant it next to the policy in sql/policies, or drop the policy)`
+    );
+  });
+  results.push({ name: "policy-has-grant", ok: dead.length === 0, failures: dead });
   return results;
 }
 
+/**
+ * The roles whose privileges and policies the policy matrix compares: the given request roles plus
+ * every other NOLOGIN role (not pg_*) that may use one of the managed schemas, except the roles owning
+ * a managed schema (the owner holds every privilege and has its own policies).
+ */
+export async function policyMatrixRoles(client: Client, managedSchemas: string[], requestRoles: string[] = [], owner?: string): Promise<string[]> {
+  const r = await client.query(
+    `select r.rolname from pg_catalog.pg_roles r
+      where (r.rolname = any ($2::text[])
+             or (not r.rolcanlogin and r.rolname !~ '^pg_'
+                 and exists (select from pg_catalog.pg_namespace n where n.nspname = any ($1::text[]) and pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE'))))
+        and not exists (select from pg_catalog.pg_namespace n where n.nspname = any ($1::text[]) and n.nspowner = r.oid)
+        and r.rolname is distinct from $3
+      order by 1`,
+    [managedSchemas, requestRoles, owner ?? null],
+  );
+  return r.rows.map((x) => x.rolname as string);
+}
+
 // ---------------------------------------------------------------------------------------------
-// Policy matrix (read from the catalog; informational, not one of the failing checks above)
+// Policy matrix (read from the catalog; the checks grant-has-policy and policy-has-grant fail on its
+// grantedWithoutPolicy and policyWithoutGrant)
 // ---------------------------------------------------------------------------------------------
 
 export const POLICY_COMMANDS = ["SELECT", "INSERT", "UPDATE", "DELETE"] as const;

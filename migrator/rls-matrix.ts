@@ -9,7 +9,9 @@
  *   2. For each persona (a database role plus the claims the API would set) and each table, in a
  *      savepoint: SELECT (which labelled rows are visible), UPDATE `set key = key` and DELETE
  *      (which labelled rows were changed / removed, read back as the owner by xmin), INSERT of a copy
- *      of each labelled row under a new id (which copies pass the policies' WITH CHECK).
+ *      of each labelled row under a new id (which copies pass the policies' WITH CHECK), and MOVE:
+ *      `update <table> set organization_id | patient_id | user_id = <another fixture value>` with no
+ *      WHERE (which labelled rows now carry the other organization, patient or person).
  *   3. Everything is rolled back: nothing of the fixture or the probes remains.
  *
  * It needs a session that may SET ROLE to the owner and to every probed role (the local superuser;
@@ -20,7 +22,7 @@
  */
 import * as crypto from "crypto";
 import type { Client } from "pg";
-import { policyMatrix, PolicyMatrix } from "./checks";
+import { policyMatrix, PolicyMatrix, policyMatrixRoles } from "./checks";
 
 // ---------------------------------------------------------------------------------------------
 // Fixture
@@ -373,6 +375,27 @@ export interface AttackCell {
   insert: Outcome;
   update: Outcome;
   delete: Outcome;
+  /**
+   * Tables with organization_id, patient_id or user_id: per move ("organization_id=org.B" ...), the
+   * fixture rows whose column the persona changed to that value with `update <table> set <column> =
+   * <value>` (no WHERE), or why it could not. Must be [] or a refusal: nobody moves a row to another
+   * organization, patient or person.
+   */
+  move?: Record<string, Outcome>;
+}
+
+/** Columns the move probe rewrites, and the two fixture values each is set to (each row differs from at least one). */
+export const MOVE_TARGETS: ReadonlyArray<{ column: string; labels: [string, string] }> = [
+  { column: "organization_id", labels: ["org.A", "org.B"] },
+  { column: "patient_id", labels: ["A.patient1.record", "A.patient3.record"] },
+  { column: "user_id", labels: ["A.patient1", "A.patient2"] },
+];
+
+/** The moves for a table with these (quoted) columns: `{ name: "organization_id=org.B", column, value }`. */
+export function moveTargets(columns: string[]): Array<{ name: string; column: string; value: string }> {
+  return MOVE_TARGETS.filter((m) => columns.includes(m.column)).flatMap((m) =>
+    m.labels.map((label) => ({ name: `${m.column}=${label}`, column: m.column, value: fixtureId(label) })),
+  );
 }
 
 export interface AttackMatrix {
@@ -449,27 +472,49 @@ async function probedTables(client: Client, managedSchemas: string[], labels: Ma
  * The probes, server-side (one round trip per table): for each persona, each command runs in a
  * PL/pgSQL exception block (a subtransaction) as the persona, the result is read back as the owner,
  * and a deliberate exception rolls the block back. Created in pg_temp inside the matrix transaction.
+ *
+ * A refusal counts as row-level security only when the error says so (42501 "... row-level security
+ * ..."); any other 42501 is "no privilege" (e.g. a function or column the role may not use), for
+ * every command alike. The moves (`p_moves`: name, column, value) each run
+ * `update <relation> set <column> = <value>` with no WHERE (so SELECT policies do not narrow it: only
+ * the UPDATE policies' USING and WITH CHECK stand in the way) and report the fixture rows whose column
+ * the persona actually changed.
  */
 const PROBE_FUNCTION = `
-create function pg_temp.rls_probe(p_relation text, p_key text, p_columns text[], p_owner text, p_personas jsonb, p_rows jsonb)
+create function pg_temp.rls_probe(p_relation text, p_key text, p_columns text[], p_owner text, p_personas jsonb, p_rows jsonb, p_moves jsonb)
 returns jsonb
 language plpgsql
 as $fn$
 declare
-  v_keys text[] := array(select r ->> 'k' from jsonb_array_elements(p_rows) r);
-  v_cols text := array_to_string(p_columns, ', ');
-  v_xmin jsonb;
-  v_out  jsonb := '{}';
-  v_p    jsonb;
-  v_row  jsonb;
-  v_cmd  text;
-  v_res  text[];
-  v_cell jsonb;
-  v_ins  text[];
-  v_last text;
+  v_keys   text[] := array(select r ->> 'k' from jsonb_array_elements(p_rows) r);
+  v_cols   text := array_to_string(p_columns, ', ');
+  v_xmin   jsonb;
+  v_before jsonb := '{}';
+  v_tmp    jsonb;
+  v_stmt   jsonb;
+  v_rowmoves text[];
+  v_k      text;
+  v_v      text;
+  v_n      bigint;
+  v_out    jsonb := '{}';
+  v_p      jsonb;
+  v_row    jsonb;
+  v_mv     jsonb;
+  v_cmd    text;
+  v_res    text[];
+  v_cell   jsonb;
+  v_moved  jsonb;
+  v_ins    text[];
+  v_noprv  boolean;
+  v_col    text;
 begin
   execute format('select coalesce(jsonb_object_agg(k, x), ''{}'') from (select %I::text as k, xmin::text as x from %s where %I::text = any ($1)) s',
                  p_key, p_relation, p_key) into v_xmin using v_keys;
+  for v_col in select distinct m ->> 'column' from jsonb_array_elements(p_moves) m loop
+    execute format('select coalesce(jsonb_object_agg(%I::text, %I::text), ''{}'') from %s where %I::text = any ($1)',
+                   p_key, v_col, p_relation, p_key) into v_tmp using v_keys;
+    v_before := v_before || jsonb_build_object(v_col, v_tmp);
+  end loop;
   for v_p in select * from jsonb_array_elements(p_personas) loop
     v_cell := '{}';
     foreach v_cmd in array array['select', 'update', 'delete'] loop
@@ -503,7 +548,7 @@ begin
       v_cell := v_cell || '{"insert": "no privilege"}';
     else
       v_ins := '{}';
-      v_last := null;
+      v_noprv := false;
       for v_row in select * from jsonb_array_elements(p_rows) loop
         begin
           if v_p ->> 'claims' is not null then perform set_config('request.jwt.claims', v_p ->> 'claims', true); end if;
@@ -513,12 +558,62 @@ begin
         exception
           when sqlstate 'PZRLB' then v_ins := v_ins || (v_row ->> 'k');
           when others then
-            -- Refused by the policies' WITH CHECK (or no privilege); any later error (unique, foreign
-            -- key, check constraint) means the copy passed row-level security.
-            if sqlstate = '42501' then v_last := sqlerrm; else v_ins := v_ins || (v_row ->> 'k'); end if;
+            -- Refused by the policies' WITH CHECK only when the error says row-level security; another
+            -- 42501 is a missing privilege; any other error (unique, foreign key, check constraint)
+            -- comes after the row-level security check, so the copy passed it.
+            if sqlstate = '42501' and sqlerrm like '%row-level security%' then null;
+            elsif sqlstate = '42501' then v_noprv := true;
+            else v_ins := v_ins || (v_row ->> 'k'); end if;
         end;
       end loop;
-      v_cell := v_cell || jsonb_build_object('insert', to_jsonb(v_ins));
+      v_cell := v_cell || jsonb_build_object('insert', case when cardinality(v_ins) = 0 and v_noprv then to_jsonb('no privilege'::text) else to_jsonb(v_ins) end);
+    end if;
+    if jsonb_array_length(p_moves) > 0 then
+      v_moved := '{}';
+      for v_mv in select * from jsonb_array_elements(p_moves) loop
+        if not has_column_privilege(v_p ->> 'role', p_relation, v_mv ->> 'column', 'UPDATE') then
+          v_moved := v_moved || jsonb_build_object(v_mv ->> 'name', 'no privilege');
+          continue;
+        end if;
+        -- 1. One statement, no WHERE: every row the UPDATE policies reach, all or nothing.
+        begin
+          if v_p ->> 'claims' is not null then perform set_config('request.jwt.claims', v_p ->> 'claims', true); end if;
+          perform set_config('role', v_p ->> 'role', true);
+          execute format('update %s set %I = %L', p_relation, v_mv ->> 'column', v_mv ->> 'value');
+          perform set_config('role', p_owner, true);
+          execute format('select coalesce(array_agg(e.k), ''{}'') from jsonb_each_text($1) e(k, v)
+                           where exists (select from %s t where t.%I::text = e.k and t.%I::text is distinct from e.v)',
+                         p_relation, p_key, v_mv ->> 'column')
+            into v_res using v_before -> (v_mv ->> 'column');
+          raise exception using errcode = 'PZRLB';
+        exception
+          when sqlstate 'PZRLB' then
+            v_stmt := to_jsonb(array(select unnest(v_res) intersect select unnest(v_keys)));
+          when others then
+            v_stmt := to_jsonb(case when sqlstate = '42501' and sqlerrm like '%row-level security%' then 'refused by row-level security'
+                                    when sqlstate = '42501' then 'no privilege' else 'error ' || sqlstate end);
+        end;
+        -- 2. Row by row (WHERE key = the row's): a constraint another row breaks cannot hide a move.
+        v_rowmoves := '{}';
+        for v_k, v_v in select e.k, e.v from jsonb_each_text(v_before -> (v_mv ->> 'column')) e(k, v)
+                         where e.v is distinct from (v_mv ->> 'value') loop
+          begin
+            if v_p ->> 'claims' is not null then perform set_config('request.jwt.claims', v_p ->> 'claims', true); end if;
+            perform set_config('role', v_p ->> 'role', true);
+            execute format('update %s set %I = %L where %I = %L', p_relation, v_mv ->> 'column', v_mv ->> 'value', p_key, v_k);
+            get diagnostics v_n = row_count;
+            if v_n > 0 then v_rowmoves := v_rowmoves || v_k; end if;
+            raise exception using errcode = 'PZRLB';
+          exception when others then null;
+          end;
+        end loop;
+        v_moved := v_moved || jsonb_build_object(v_mv ->> 'name',
+          case when cardinality(v_rowmoves) > 0 or (jsonb_typeof(v_stmt) = 'array' and jsonb_array_length(v_stmt) > 0)
+               then to_jsonb(array(select x from jsonb_array_elements_text(case when jsonb_typeof(v_stmt) = 'array' then v_stmt else '[]' end) x
+                                   union select unnest(v_rowmoves)))
+               else v_stmt end);
+      end loop;
+      v_cell := v_cell || jsonb_build_object('move', v_moved);
     end if;
     v_out := v_out || jsonb_build_object(v_p ->> 'name', v_cell);
   end loop;
@@ -552,15 +647,18 @@ export async function attackMatrix(client: Client, opts: AttackMatrixOptions): P
       const keyExpr = `${quoteIdent(t.key)}::text`;
       const base = await client.query(`select ${keyExpr} as k, to_jsonb(r) as row from ${t.relation} r where ${keyExpr} = any ($1::text[]) order by 1`, [[...tableLabels.keys()]]);
       const rows = base.rows.map((b) => ({ k: b.k as string, copy: t.key === "id" ? { ...b.row, id: fixtureId(`copy:${tableLabels.get(b.k)}`) } : b.row }));
-      const r = await client.query("select pg_temp.rls_probe($1, $2, $3, $4, $5::jsonb, $6::jsonb) as out", [
-        t.relation, t.key, t.columns, opts.owner, personaJson, JSON.stringify(rows),
+      const moves = moveTargets(t.columns);
+      const r = await client.query("select pg_temp.rls_probe($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb) as out", [
+        t.relation, t.key, t.columns, opts.owner, personaJson, JSON.stringify(rows), JSON.stringify(moves),
       ]);
-      const out = r.rows[0].out as Record<string, Record<string, string[] | string>>;
+      const out = r.rows[0].out as Record<string, Record<string, string[] | string> & { move?: Record<string, string[] | string> }>;
       const toLabels = (o: string[] | string): Outcome => (Array.isArray(o) ? o.map((k) => tableLabels.get(k) ?? k).sort() : o);
       matrix.tables[t.name] = {};
       for (const p of personas) {
         const c = out[p.name];
-        matrix.tables[t.name][p.name] = { select: toLabels(c.select), insert: toLabels(c.insert), update: toLabels(c.update), delete: toLabels(c.delete) };
+        const cell: AttackCell = { select: toLabels(c.select), insert: toLabels(c.insert), update: toLabels(c.update), delete: toLabels(c.delete) };
+        if (moves.length) cell.move = Object.fromEntries(moves.map((mv) => [mv.name, toLabels(c.move![mv.name])]));
+        matrix.tables[t.name][p.name] = cell;
       }
     }
   } finally {
@@ -600,8 +698,12 @@ export function attackMatrixText(m: AttackMatrix): string[] {
   for (const t of Object.keys(m.tables).sort()) {
     out.push(`${t}`);
     for (const [p, c] of Object.entries(m.tables[t])) {
-      if ([c.select, c.insert, c.update, c.delete].every((o) => !Array.isArray(o) || o.length === 0)) continue;
-      out.push(`  ${p}: select ${show(c.select)} | insert ${show(c.insert)} | update ${show(c.update)} | delete ${show(c.delete)}`);
+      const moved = Object.entries(c.move ?? {}).filter(([, o]) => Array.isArray(o) && o.length > 0);
+      if ([c.select, c.insert, c.update, c.delete].every((o) => !Array.isArray(o) || o.length === 0) && moved.length === 0) continue;
+      out.push(
+        `  ${p}: select ${show(c.select)} | insert ${show(c.insert)} | update ${show(c.update)} | delete ${show(c.delete)}` +
+          (moved.length ? ` | MOVED ${moved.map(([n, o]) => `${n}: ${show(o)}`).join("; ")}` : ""),
+      );
     }
   }
   return out;
@@ -629,14 +731,7 @@ export async function verifyMatrices(
   client: Client,
   opts: { owner: string; managedSchemas: string[]; environment: string; log?: (s: string) => void },
 ): Promise<VerifyMatrices> {
-  const r = await client.query(
-    `select r.rolname from pg_catalog.pg_roles r
-      where not r.rolcanlogin and r.rolname <> $1 and r.rolname !~ '^pg_'
-        and exists (select from pg_catalog.pg_namespace n where n.nspname = any ($2::text[]) and pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE'))
-      order by 1`,
-    [opts.owner, opts.managedSchemas],
-  );
-  const roles = r.rows.map((x) => x.rolname as string);
+  const roles = await policyMatrixRoles(client, opts.managedSchemas, [], opts.owner);
   const pm = await policyMatrix(client, { managedSchemas: opts.managedSchemas, requestRoles: roles });
   if (!["local", "dev"].includes(opts.environment)) {
     return { policyMatrix: pm, attackMatrix: null, attackMatrixNote: `not computed in environment ${opts.environment}: it inserts a fixture (then rolls it back), which only local and dev allow` };

@@ -21,15 +21,20 @@
 --     app.rls_admin_provider_ids()         provider records of the organizations the caller administers
 --     app.rls_own_ai_session_ids(), app.rls_shared_ai_session_ids(), app.rls_own_share_ids(),
 --     app.rls_own_order_ids()               ownership through a parent row (no policy recursion)
+--     tenant.rls_token_user_id(table, id)  the person a stored OAuth token (access or refresh) belongs
+--                                          to, if the caller is that person or administers its
+--                                          organization (else NULL): a token never changes hands
 --     app.rls_request_context_allowed()    the optional IP allow-list / business-hours switches
 --                                          (tenant.instance_settings keys security.ip_allowlist and
 --                                          security.business_hours), used by RESTRICTIVE policies
 --   Why SECURITY DEFINER: a policy on table X that reads table Y with the caller's rights is subject to
 --   Y's policies (and recursion when Y's policies read X); the helpers run as the owner (phi_owner,
 --   which has an owner policy on every table) and reveal only facts about the caller.
---   app.sync_partition_policies(parent): re-copies the parent's current policies onto every existing
---   partition (a partition queried directly applies ITS policies, not the parent's). New partitions
---   get them from app.copy_partition_safeguards; the policy files call this after changing a parent.
+--   app.sync_partition_policies(parent): re-copies the parent's current policies AND table privileges
+--   onto every existing partition (a partition queried directly applies ITS policies and checks ITS
+--   privileges, not the parent's). New partitions get the policies from app.copy_partition_safeguards
+--   (no privilege: dark until a policy file syncs again); the policy files call this after changing a
+--   parent's policies or grants.
 -- Grants: none here. The access model gives `authenticated` EXECUTE on every function in app and tenant
 -- (anon and service_role have none), so only authenticated policies call these helpers.
 
@@ -298,6 +303,33 @@ $fn$;
 
 comment on function app.rls_own_order_ids() is 'RLS helper: e-commerce orders of the caller''s own patient records.';
 
+create or replace function tenant.rls_token_user_id(p_table regclass, p_id uuid)
+returns uuid
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $fn$
+begin
+  -- A policy on a token table cannot read that table itself (its SELECT policies call helpers through
+  -- sub-selects: PostgreSQL reports infinite recursion), hence this helper. It answers only for tokens
+  -- the caller may read anyway (self_select, admin_select).
+  if p_table = 'tenant.oauth_access_tokens'::regclass then
+    return (select t.user_id from tenant.oauth_access_tokens t
+             where t.id = p_id
+               and (t.user_id = (select auth.uid()) or t.organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[])));
+  elsif p_table = 'tenant.oauth_refresh_tokens'::regclass then
+    return (select t.user_id from tenant.oauth_refresh_tokens t
+             where t.id = p_id
+               and (t.user_id = (select auth.uid()) or t.organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[])));
+  end if;
+  return null;
+end
+$fn$;
+
+comment on function tenant.rls_token_user_id(regclass, uuid) is
+  'RLS helper: user_id of the stored OAuth token p_id (tenant.oauth_access_tokens or tenant.oauth_refresh_tokens) when the caller is that person or administers its organization, else NULL. The restrictive token_keeps_person policies use it so that no UPDATE hands a token to another person.';
+
 -- ---------------------------------------------------------------------------------------------
 -- Optional request-context restrictions (IP allow-list, business hours)
 -- ---------------------------------------------------------------------------------------------
@@ -373,10 +405,14 @@ volatile
 set search_path = ''
 as $fn$
 declare
-  v_part regclass;
-  v_pol  name;
-  v_n    integer := 0;
+  v_part   regclass;
+  v_pol    name;
+  v_owner  oid;
+  v_from   text;
+  v_grant  record;
+  v_n      integer := 0;
 begin
+  select c.relowner into v_owner from pg_catalog.pg_class c where c.oid = p_parent;
   for v_part in
     select i.inhrelid::regclass from pg_catalog.pg_inherits i where i.inhparent = p_parent
   loop
@@ -385,6 +421,25 @@ begin
       execute format('drop policy %I on %s', v_pol, v_part);
     end loop;
     perform app.copy_partition_safeguards(p_parent, v_part);
+
+    -- Privileges: exactly the parent's (every grantee but the owner loses what the parent does not give).
+    select string_agg(distinct case when a.grantee = 0 then 'public' else quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) end, ', ')
+      into v_from
+      from pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+     where c.oid = v_part and a.grantee <> c.relowner;
+    if v_from is not null then
+      execute format('revoke all on %s from %s', v_part, v_from);
+    end if;
+    for v_grant in
+      select case when a.grantee = 0 then 'public' else quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) end as grantee,
+             string_agg(a.privilege_type, ', ' order by a.privilege_type) as privileges
+        from pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+       where c.oid = p_parent and a.grantee <> v_owner
+       group by a.grantee
+       order by 1
+    loop
+      execute format('grant %s on %s to %s', v_grant.privileges, v_part, v_grant.grantee);
+    end loop;
     v_n := v_n + 1;
   end loop;
   return v_n;
@@ -392,4 +447,4 @@ end
 $fn$;
 
 comment on function app.sync_partition_policies(regclass) is
-  'Re-copies the parent''s current policies onto every existing partition (run as the owner after changing a partitioned table''s policies). Returns the number of partitions synced.';
+  'Re-copies the parent''s current policies and table privileges onto every existing partition (run as the owner after changing a partitioned table''s policies or grants). Returns the number of partitions synced.';

@@ -1,6 +1,6 @@
 -- policies/020_app_people.sql
--- What: row-level security for the people of schema app: profiles, patients, providers, consents
--- and crisis (break-glass) access grants. Schema app is never granted to service_role or anon
+-- What: row-level security and table privileges for the people of schema app: profiles, patients,
+-- providers, consents and crisis (break-glass) access grants. Schema app is never granted to service_role or anon
 -- (zero-knowledge / no anonymous access), so every policy here is for authenticated.
 --   profiles              a person reads, creates (sign-up) and edits their own profile; an admin reads
 --                         the profiles of the members of the organization they administer.
@@ -16,8 +16,14 @@
 --                         patient read them.
 -- "Treat" = an appointment that is not cancelled with one of the caller's provider records
 -- (app.rls_treated_patient_ids); see docs/README-rls.md.
+-- Grants and policies together: each table's privileges are set in this file, next to its policies:
+-- `revoke all` from PUBLIC and every NOLOGIN role of the access model, then `grant` exactly the commands
+-- a policy lets the role use (the migrator's checks fail on a privilege no policy backs and on a policy
+-- whose privilege is missing). Re-running the file converges any database, whatever it held before.
 
 -- app.profiles -------------------------------------------------------------------------------------
+revoke all on app.profiles from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update on app.profiles to authenticated;
 
 drop policy if exists self_select on app.profiles;
 create policy self_select on app.profiles for select to authenticated
@@ -37,6 +43,8 @@ create policy admin_select on app.profiles for select to authenticated
   using (id = any ((select tenant.rls_admin_member_ids())::uuid[]));
 
 -- app.patients -------------------------------------------------------------------------------------
+revoke all on app.patients from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update on app.patients to authenticated;
 
 drop policy if exists patient_select on app.patients;
 create policy patient_select on app.patients for select to authenticated
@@ -69,6 +77,8 @@ create policy crisis_select on app.patients for select to authenticated
   using (id = any ((select app.rls_crisis_patient_ids())::uuid[]));
 
 -- app.providers ------------------------------------------------------------------------------------
+revoke all on app.providers from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.providers to authenticated;
 
 drop policy if exists member_select on app.providers;
 create policy member_select on app.providers for select to authenticated
@@ -88,6 +98,8 @@ create policy admin_delete on app.providers for delete to authenticated
   using (organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]));
 
 -- app.patient_consents -----------------------------------------------------------------------------
+revoke all on app.patient_consents from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update on app.patient_consents to authenticated;
 
 drop policy if exists patient_select on app.patient_consents;
 create policy patient_select on app.patient_consents for select to authenticated
@@ -124,6 +136,8 @@ create policy admin_update on app.patient_consents for update to authenticated
   with check (organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]));
 
 -- app.crisis_access_grants -------------------------------------------------------------------------
+revoke all on app.crisis_access_grants from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update on app.crisis_access_grants to authenticated;
 
 drop policy if exists admin_select on app.crisis_access_grants;
 create policy admin_select on app.crisis_access_grants for select to authenticated

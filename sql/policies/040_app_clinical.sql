@@ -1,6 +1,7 @@
 -- policies/040_app_clinical.sql
--- What: row-level security for clinical reference data, patient tracking data, documents and the
--- AI doctor (schema app; authenticated only: service_role and anon have no privilege in app).
+-- What: row-level security and table privileges for clinical reference data, patient tracking data,
+-- documents and the AI doctor (schema app; authenticated only: service_role and anon have no privilege
+-- in app), and the PHI key registry (owner only).
 --   conditions, treatments, trials  reference data (no PHI): any signed-in person reads; the owner curates.
 --   learning_resources              global published resources for everyone signed in; an organization's
 --                                   published ones for its members; admins manage their organization's.
@@ -16,8 +17,23 @@
 --   ai_doctor_sessions              the patient; a provider the patient shared the session with
 --                                   (ai_doctor_sharing_permissions, until expiry or revocation).
 --   ai_doctor_sharing_permissions   the patient manages them; the provider named reads them.
+--   encryption_keys                 the PHI key registry (KMS key ARNs, fingerprints): no request role;
+--                                   the owner's key-rotation runbook only (app.register_phi_key ...).
+-- Grants and policies together: each table's privileges are set in this file, next to its policies:
+-- `revoke all` from PUBLIC and every NOLOGIN role of the access model, then `grant` exactly the commands
+-- a policy lets the role use (the migrator's checks fail on a privilege no policy backs and on a policy
+-- whose privilege is missing). Re-running the file converges any database, whatever it held before.
+
+-- app.encryption_keys (no policy but the owner's, so no privilege) ---------------------------------
+revoke all on app.encryption_keys from public, anon, authenticated, service_role, auditor, analytics_reader;
 
 -- Reference data -----------------------------------------------------------------------------------
+revoke all on app.conditions from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select on app.conditions to authenticated;
+revoke all on app.treatments from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select on app.treatments to authenticated;
+revoke all on app.trials from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select on app.trials to authenticated;
 
 drop policy if exists signed_in_select on app.conditions;
 create policy signed_in_select on app.conditions for select to authenticated
@@ -32,6 +48,8 @@ create policy signed_in_select on app.trials for select to authenticated
   using ((select auth.uid()) is not null);
 
 -- app.learning_resources ---------------------------------------------------------------------------
+revoke all on app.learning_resources from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.learning_resources to authenticated;
 
 drop policy if exists published_select on app.learning_resources;
 create policy published_select on app.learning_resources for select to authenticated
@@ -58,6 +76,8 @@ create policy admin_delete on app.learning_resources for delete to authenticated
 -- app.patients: a row for patient P can only carry P's organization.)
 
 -- app.mood_entries
+revoke all on app.mood_entries from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.mood_entries to authenticated;
 drop policy if exists patient_select on app.mood_entries;
 create policy patient_select on app.mood_entries for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -76,6 +96,8 @@ create policy provider_select on app.mood_entries for select to authenticated
   using (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_food_log
+revoke all on app.patient_food_log from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.patient_food_log to authenticated;
 drop policy if exists patient_select on app.patient_food_log;
 create policy patient_select on app.patient_food_log for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -94,6 +116,8 @@ create policy provider_select on app.patient_food_log for select to authenticate
   using (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_activity_log
+revoke all on app.patient_activity_log from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.patient_activity_log to authenticated;
 drop policy if exists patient_select on app.patient_activity_log;
 create policy patient_select on app.patient_activity_log for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -112,6 +136,8 @@ create policy provider_select on app.patient_activity_log for select to authenti
   using (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_learning_progress
+revoke all on app.patient_learning_progress from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.patient_learning_progress to authenticated;
 drop policy if exists patient_select on app.patient_learning_progress;
 create policy patient_select on app.patient_learning_progress for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -132,6 +158,8 @@ create policy provider_select on app.patient_learning_progress for select to aut
 -- Clinical records: the patient and treating providers read and write; the patient may delete ------
 
 -- app.measurements
+revoke all on app.measurements from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.measurements to authenticated;
 drop policy if exists patient_select on app.measurements;
 create policy patient_select on app.measurements for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -157,6 +185,8 @@ create policy provider_update on app.measurements for update to authenticated
   with check (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_condition_events
+revoke all on app.patient_condition_events from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.patient_condition_events to authenticated;
 drop policy if exists patient_select on app.patient_condition_events;
 create policy patient_select on app.patient_condition_events for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -182,6 +212,8 @@ create policy provider_update on app.patient_condition_events for update to auth
   with check (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_health_goals
+revoke all on app.patient_health_goals from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.patient_health_goals to authenticated;
 drop policy if exists patient_select on app.patient_health_goals;
 create policy patient_select on app.patient_health_goals for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -207,6 +239,8 @@ create policy provider_update on app.patient_health_goals for update to authenti
   with check (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_insights (generated by jobs; the patient marks them viewed/hidden)
+revoke all on app.patient_insights from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, update on app.patient_insights to authenticated;
 drop policy if exists patient_select on app.patient_insights;
 create policy patient_select on app.patient_insights for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -219,6 +253,8 @@ create policy provider_select on app.patient_insights for select to authenticate
   using (patient_id = any ((select app.rls_treated_patient_ids())::uuid[]));
 
 -- app.patient_data_import_sources (the patient only: it holds the sources' encrypted credentials)
+revoke all on app.patient_data_import_sources from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.patient_data_import_sources to authenticated;
 drop policy if exists patient_select on app.patient_data_import_sources;
 create policy patient_select on app.patient_data_import_sources for select to authenticated
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
@@ -234,6 +270,8 @@ create policy patient_delete on app.patient_data_import_sources for delete to au
   using (patient_id = any ((select app.rls_patient_ids())::uuid[]));
 
 -- app.documents (metadata; deletion is a status change, rows are purged by retention) -------------
+revoke all on app.documents from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update on app.documents to authenticated;
 
 drop policy if exists patient_select on app.documents;
 create policy patient_select on app.documents for select to authenticated
@@ -269,6 +307,8 @@ create policy admin_update on app.documents for update to authenticated
   with check (patient_id is null and organization_id = any ((select tenant.rls_org_ids(array['admin']))::uuid[]));
 
 -- app.ai_doctor_sessions ---------------------------------------------------------------------------
+revoke all on app.ai_doctor_sessions from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update on app.ai_doctor_sessions to authenticated;
 
 drop policy if exists patient_select on app.ai_doctor_sessions;
 create policy patient_select on app.ai_doctor_sessions for select to authenticated
@@ -286,6 +326,8 @@ create policy shared_provider_select on app.ai_doctor_sessions for select to aut
   using (id = any ((select app.rls_shared_ai_session_ids())::uuid[]));
 
 -- app.ai_doctor_sharing_permissions ----------------------------------------------------------------
+revoke all on app.ai_doctor_sharing_permissions from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.ai_doctor_sharing_permissions to authenticated;
 
 drop policy if exists patient_select on app.ai_doctor_sharing_permissions;
 create policy patient_select on app.ai_doctor_sharing_permissions for select to authenticated

@@ -1,5 +1,6 @@
 -- policies/050_app_zero_knowledge.sql
--- What: row-level security for the zero-knowledge cycle tracker's data and its sharing.
+-- What: row-level security and table privileges for the zero-knowledge cycle tracker's data and its
+-- sharing.
 -- These rows belong to a person (user_id = auth.uid()), not to an organization.
 --   encrypted_user_prefs, encrypted_cycle_data  the owner only (read, write, delete). The server
 --                          never sees plaintext; service_role has no privilege in schema app at all.
@@ -10,8 +11,14 @@
 --                          auth.validate_share_token (anon has no table privilege anywhere).
 --   device_keys            the owner reads them and may revoke (update); registration and rotation
 --                          go through app.rotate_device_key (hashes the device id, logs the event).
+-- Grants and policies together: each table's privileges are set in this file, next to its policies:
+-- `revoke all` from PUBLIC and every NOLOGIN role of the access model, then `grant` exactly the commands
+-- a policy lets the role use (the migrator's checks fail on a privilege no policy backs and on a policy
+-- whose privilege is missing). Re-running the file converges any database, whatever it held before.
 
 -- app.encrypted_user_prefs -------------------------------------------------------------------------
+revoke all on app.encrypted_user_prefs from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.encrypted_user_prefs to authenticated;
 
 drop policy if exists self_select on app.encrypted_user_prefs;
 create policy self_select on app.encrypted_user_prefs for select to authenticated
@@ -28,6 +35,8 @@ create policy self_delete on app.encrypted_user_prefs for delete to authenticate
   using (user_id = (select auth.uid()));
 
 -- app.encrypted_cycle_data -------------------------------------------------------------------------
+revoke all on app.encrypted_cycle_data from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.encrypted_cycle_data to authenticated;
 
 drop policy if exists self_select on app.encrypted_cycle_data;
 create policy self_select on app.encrypted_cycle_data for select to authenticated
@@ -44,6 +53,8 @@ create policy self_delete on app.encrypted_cycle_data for delete to authenticate
   using (user_id = (select auth.uid()));
 
 -- app.healthcare_shares ----------------------------------------------------------------------------
+revoke all on app.healthcare_shares from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, insert, update, delete on app.healthcare_shares to authenticated;
 
 drop policy if exists self_select on app.healthcare_shares;
 create policy self_select on app.healthcare_shares for select to authenticated
@@ -65,6 +76,8 @@ create policy recipient_select on app.healthcare_shares for select to authentica
          and status = 'active' and revoked_at is null and expires_at > now());
 
 -- app.share_tokens (hashes only) ---------------------------------------------------------------------
+revoke all on app.share_tokens from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, update, delete on app.share_tokens to authenticated;
 
 drop policy if exists share_owner_select on app.share_tokens;
 create policy share_owner_select on app.share_tokens for select to authenticated
@@ -78,6 +91,8 @@ create policy share_owner_delete on app.share_tokens for delete to authenticated
   using (share_id = any ((select app.rls_own_share_ids())::uuid[]));
 
 -- app.device_keys (public keys only) -----------------------------------------------------------------
+revoke all on app.device_keys from public, anon, authenticated, service_role, auditor, analytics_reader;
+grant select, update on app.device_keys to authenticated;
 
 drop policy if exists self_select on app.device_keys;
 create policy self_select on app.device_keys for select to authenticated

@@ -147,11 +147,42 @@ describe("access model applied as SQL", () => {
   it("gives authenticator nothing by itself (NOINHERIT): it reads only after switching to a request role", async () => {
     const c = await db.connect();
     try {
-      await c.query("set session authorization authenticator");
+      // As a policy file grants it (inside a transaction that is rolled back: the table stays dark for the other tests).
+      await c.query("begin");
+      await c.query("grant select on app.patient_notes to authenticated");
+      await c.query("set local session authorization authenticator");
+      await c.query("savepoint before_read");
       await expect(c.query("select count(*) from app.patient_notes")).rejects.toMatchObject({ code: "42501" });
-      await c.query("set role authenticated");
+      await c.query("rollback to savepoint before_read");
+      await c.query("set local role authenticated");
       const r = await c.query("select count(*)::int as n from app.patient_notes");
       expect(r.rows[0].n).toBe(0); // forced RLS, no policy yet: no rows, but allowed
+    } finally {
+      await c.query("rollback").catch(() => undefined);
+      await c.end();
+    }
+  });
+
+  it("leaves a new table in an RLS-managed schema dark for every role but the owner until its policy file grants it", async () => {
+    const rls = model.schemas.filter((s) => s.rls).map((s) => s.name);
+    const tables = await db.client.query(
+      `select c.oid::regclass::text as t from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and n.nspname = any($1)`,
+      [rls],
+    );
+    expect(tables.rows.map((x) => x.t).sort()).toEqual(["analytics.daily_counts", "app.patient_notes", "audit.access_events", "cache.profile_cache", "logs.events", "storage_meta.documents", "tenant.organisations"]);
+    for (const { t } of tables.rows) {
+      for (const role of granteeRoles(model)) {
+        const r = await db.client.query(`select pg_catalog.has_any_column_privilege($1, $2, 'SELECT, INSERT, UPDATE, REFERENCES') as col,
+                                                array(select p from unnest($3::text[]) p where pg_catalog.has_table_privilege($1, $2, p)) as tbl`, [role, t, [...TABLE_PRIVILEGES]]);
+        expect({ t, role, ...r.rows[0] }).toEqual({ t, role, col: false, tbl: [] });
+      }
+    }
+    const c = await db.connect();
+    try {
+      await c.query("set session authorization authenticator");
+      await c.query("set role authenticated");
+      await expect(c.query("select * from tenant.organisations")).rejects.toMatchObject({ code: "42501" });
     } finally {
       await c.end();
     }
@@ -183,7 +214,7 @@ describe("access model applied as SQL", () => {
     }
   });
 
-  it("gives every table and sequence the owner creates later exactly the model's grants (default privileges, no hand edits)", async () => {
+  it("gives every table and sequence the owner creates later exactly the model's grants (default privileges, no hand edits; no table in an RLS-managed schema)", async () => {
     const rels = await db.client.query(
       `select n.nspname as schema, c.oid::regclass::text as rel, c.relkind from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'S') and n.nspname = any($1) and c.relowner = $2::regrole`,
@@ -242,14 +273,26 @@ describe("access model applied as SQL", () => {
   });
 
   it("restores the model's grants on existing tables, and leaves extra grants a migration made on one object alone", async () => {
-    await db.client.query(`revoke all on app.patient_notes from authenticated`);
+    await db.client.query(`revoke all on phi_ledger.access_probe from auditor`);
     await db.client.query(`set role phi_owner; grant execute on function app.share_token_valid(text) to anon; reset role`);
     await apply();
     const r = await db.client.query(
-      `select pg_catalog.has_table_privilege('authenticated', 'app.patient_notes', 'SELECT') as sel,
+      `select pg_catalog.has_table_privilege('auditor', 'phi_ledger.access_probe', 'SELECT') as ledger,
               pg_catalog.has_function_privilege('anon', 'app.share_token_valid(text)', 'EXECUTE') as token`,
     );
-    expect(r.rows[0]).toEqual({ sel: true, token: true });
+    expect(r.rows[0]).toEqual({ ledger: true, token: true });
+  });
+
+  it("neither grants nor revokes table privileges in an RLS-managed schema: a policy file's per-table grants survive it", async () => {
+    // What sql/policies does for a table: revoke all, grant what its policies back.
+    await db.client.query(`set role phi_owner; grant select, insert on app.patient_notes to authenticated; reset role`);
+    await apply();
+    const r = await db.client.query(
+      `select array(select p from unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p where pg_catalog.has_table_privilege('authenticated', 'app.patient_notes', p)) as notes,
+              pg_catalog.has_table_privilege('authenticated', 'tenant.organisations', 'SELECT') as other`,
+    );
+    expect(r.rows[0]).toEqual({ notes: ["SELECT", "INSERT"], other: false });
+    await db.client.query(`revoke all on app.patient_notes from authenticated`);
   });
 
   describe("refuses before applying anything", () => {

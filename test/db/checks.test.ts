@@ -75,9 +75,44 @@ it("fails on a missing extension, an unpinned SECURITY DEFINER function and a de
   expect(failures(results, "views-invoker")).toEqual([expect.stringContaining("view app.bypass: request roles can reach its schema but it is not security_invoker")]);
 });
 
+it("fails on a table privilege that no policy backs, naming the table, role and command", async () => {
+  // SELECT is backed (notes_owner applies to PUBLIC); DELETE is not: row-level security would deny every row.
+  fx.write({ "migrations/20260301002_grants.sql": "grant select, delete on app.notes to phi_checks_reader;\n" });
+  const results = await check();
+  expect(failures(results, "grant-has-policy")).toEqual([
+    "table app.notes: phi_checks_reader holds DELETE but no policy lets it delete a row (revoke it in the table's policy file in sql/policies, or add the policy there)",
+  ]);
+  expect(failures(results, "policy-has-grant")).toEqual([]);
+});
+
+it("fails on a policy for a role that lacks the privilege, naming the table, role, command and policy", async () => {
+  fx.write({ "migrations/20260301002_dead.sql": "create policy reader_update on app.notes for update to phi_checks_reader using (true) with check (true);\n" });
+  const results = await check();
+  expect(failures(results, "policy-has-grant")).toEqual([
+    "table app.notes: phi_checks_reader lacks UPDATE although policy reader_update would let it update rows (grant it next to the policy in sql/policies, or drop the policy)",
+  ]);
+  expect(failures(results, "grant-has-policy")).toEqual([]);
+});
+
+it("compares grants and policies for every NOLOGIN role that may use a managed schema, not only the request roles", async () => {
+  await db.client.query(
+    "do $$ begin create role phi_checks_partner nologin; exception when duplicate_object or unique_violation then null; end $$",
+  );
+  fx.write({ "migrations/20260301002_partner.sql": "grant usage on schema app to phi_checks_partner;\ngrant insert on app.notes to phi_checks_partner;\n" });
+  const results = await check();
+  expect(failures(results, "grant-has-policy")).toEqual([expect.stringContaining("table app.notes: phi_checks_partner holds INSERT but no policy")]);
+});
+
 it("fails the run (after applying) when a check fails", async () => {
   fx.write({ "migrations/20260301002_more.sql": "create table app.open (id int);\n" });
   const err = await runLayer({ ...ctxFor(db.url), sqlRoot: fx.root, placeholders: {}, loadSeed: false, checks: base }).catch((e) => e);
   expect(err).toBeInstanceOf(ChecksFailedError);
   expect(err.message).toContain("[rls-forced] table app.open: row-level security is not enabled");
+});
+
+it("fails the run on a privilege without a policy, saying which", async () => {
+  fx.write({ "migrations/20260301002_more.sql": "grant update on app.notes to phi_checks_reader;\n" });
+  const err = await runLayer({ ...ctxFor(db.url), sqlRoot: fx.root, placeholders: {}, loadSeed: false, checks: base }).catch((e) => e);
+  expect(err).toBeInstanceOf(ChecksFailedError);
+  expect(err.message).toContain("[grant-has-policy] table app.notes: phi_checks_reader holds UPDATE but no policy lets it update a row");
 });

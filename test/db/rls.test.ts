@@ -9,9 +9,12 @@
  * an expired one for X.crisis_expired. Every query runs on a real `authenticator` login that switches
  * to the request role and sets the claims the way the API does. Ids are compared, never counts.
  */
+import * as fs from "fs";
+import * as path from "path";
 import type { Client } from "pg";
 import { actAs, PERSONAS } from "../../migrator/rls-matrix";
-import { loadAccessModel, rlsSchemas } from "../../migrator/access-model";
+import { loadAccessModel, policyGranteeRoles, rlsSchemas } from "../../migrator/access-model";
+import { policyMatrix } from "../../migrator/checks";
 import { asPersona, createRlsDatabase, fixtureId, labelOf, persona, refusal, RlsDatabase, visible } from "./rls-support";
 
 let db: RlsDatabase;
@@ -201,7 +204,9 @@ describe("writes to rows the persona may not touch are refused or change nothing
     expect(await rowCount("A.provider1", "update app.appointments set status = 'confirmed' where id = $1", [id("A.appointment.patient1.psychotherapy")])).toBe(1);
     expect(await rowCount("A.patient1", "update app.encrypted_cycle_data set version = version + 1 where id = $1", [id("B.cycle.patient1")])).toBe(0);
     expect(await rowCount("A.developer", "update tenant.organizations set name = 'taken' where id = $1", [A])).toBe(0);
-    expect(await rowCount("A.patient1", "delete from app.patients where id = $1", [id("A.patient1.record")])).toBe(0);
+    // nobody deletes a patient through the API: no DELETE privilege at all (no policy would let a row through)
+    const noDelete = await refusal(asPersona(db, "A.patient1", (c) => c.query("delete from app.patients where id = $1", [id("A.patient1.record")])));
+    expect({ code: noDelete.code, message: noDelete.message }).toEqual({ code: "42501", message: "permission denied for table patients" });
     // and the owner's row is still there, untouched
     const still = await db.client.query("select mood_score from app.mood_entries where id = $1", [id("A.mood.patient3")]);
     expect(still.rows).toEqual([{ mood_score: 6 }]);
@@ -239,6 +244,44 @@ describe("writes to rows the persona may not touch are refused or change nothing
       const e = await refusal(asPersona(db, who, (c) => c.query(sql, params)));
       expect({ who, sql, code: e.code, rls: /row-level security/.test(e.message) }).toEqual({ who, sql, code: "42501", rls: true });
     }
+  });
+});
+
+describe("moves that would widen access are refused", () => {
+  const rlsRefusal = async (who: string, sql: string, params: unknown[]) => {
+    const e = await refusal(asPersona(db, who, (c) => c.query(sql, params)));
+    expect({ who, sql, code: e.code, rls: /row-level security/.test(e.message) }).toEqual({ who, sql, code: "42501", rls: true });
+  };
+
+  it("a provider cannot hand a live appointment to a patient they do not treat (it would make them that patient's treating provider)", async () => {
+    await rlsRefusal("A.provider1", "update app.appointments set patient_id = $1 where id = $2", [id("A.patient3.record"), id("A.appointment.patient2.consultation")]);
+    // ... which would have opened patient3's records to provider1:
+    expect(await visible(db, "A.provider1", "app.mood_entries")).toEqual(["A.mood.patient1"]);
+    // between patients they treat it is a correction, not an escalation
+    const n = await asPersona(db, "A.provider1", async (c) => (await c.query("update app.appointments set patient_id = $1 where id = $2", [id("A.patient1.record"), id("A.appointment.patient2.consultation")])).rowCount);
+    expect(n).toBe(1);
+  });
+
+  it("an admin cannot hand an OAuth token to another person, and the back end cannot move a row to another organization", async () => {
+    await rlsRefusal("A.admin", "update tenant.oauth_access_tokens set user_id = $1 where id = $2", [id("A.admin"), id("A.access_token.patient1")]);
+    await rlsRefusal("A.admin", "update tenant.oauth_refresh_tokens set user_id = $1 where id = $2", [id("A.admin"), id("A.refresh_token.patient1")]);
+    // revoking stays possible
+    const revoked = await asPersona(db, "A.admin", async (c) => (await c.query("update tenant.oauth_access_tokens set revoked_at = now() where id = $1", [id("A.access_token.patient1")])).rowCount);
+    expect(revoked).toBe(1);
+    for (const [table, row] of [
+      ["storage_meta.objects", "A.object"],
+      ["storage_meta.quotas", "A.quota"],
+      ["storage_meta.deletion_queue", "A.deletion"],
+      ["cache.analysis_results", "A.cache.organization"],
+      ["tenant.organization_members", "A.research.member"],
+      ["tenant.oauth_access_tokens", "A.access_token.patient1"],
+    ]) {
+      await rlsRefusal("service_role", `update ${table} set organization_id = $1 where id = $2`, [B, id(row)]);
+    }
+    await rlsRefusal("service_role", "update storage_meta.object_chunks set object_id = $1 where id = $2", [id("B.object"), id("A.object_chunk")]);
+    // ... while its ordinary updates work
+    const n = await asPersona(db, "service_role", async (c) => (await c.query("update storage_meta.objects set status = status where id = $1", [id("A.object")])).rowCount);
+    expect(n).toBe(1);
   });
 });
 
@@ -299,7 +342,7 @@ describe("request roles", () => {
   it("auditor reads evidence, not the privacy-hash salts, and nothing outside audit", async () => {
     expect(await visible(db, "auditor", "audit.phi_access_log")).toEqual(["A.phi_read", "B.phi_read"]);
     expect(await visible(db, "auditor", "audit.log")).toEqual(["A.audit_log", "B.audit_log"]);
-    expect(await visible(db, "auditor", "audit.hash_salts")).toEqual([]);
+    expect(await visible(db, "auditor", "audit.hash_salts")).toBe("error 42501"); // no policy, so no privilege either
     expect(await visible(db, "auditor", "app.patients")).toBe("error 42501");
     const chain = await asPersona(db, "auditor", (c) => c.query("select count(*)::int as n from audit.verify_chain()"));
     expect(chain.rows[0].n).toBeGreaterThan(0);
@@ -335,6 +378,82 @@ describe("partitions", () => {
     );
     expect(r.rows.length).toBeGreaterThan(20);
     for (const row of r.rows) expect({ part: row.part, policies: row.mine }).toEqual({ part: row.part, policies: row.parents });
+  });
+});
+
+describe("grants and policies together", () => {
+  const POLICY_DIR = path.join(__dirname, "../../sql/policies");
+  const files = fs.readdirSync(POLICY_DIR).filter((f) => f.endsWith(".sql")).sort();
+  const text = (f: string) => fs.readFileSync(path.join(POLICY_DIR, f), "utf8");
+  const grantees = () => policyGranteeRoles(loadAccessModel());
+
+  it("every table of the RLS-managed schemas has its privileges declared in exactly one policy file (revoke all, then grants)", () => {
+    const from = ["public", ...grantees()].join(", ");
+    const declaredIn = new Map<string, string[]>();
+    for (const f of files) {
+      for (const m of text(f).matchAll(/^revoke all on ([a-z_]+\.[a-z_]+(?:, [a-z_]+\.[a-z_]+)*) from ([a-z_, ]+);$/gm)) {
+        expect({ f, statement: m[0], from: m[2] }).toEqual({ f, statement: m[0], from });
+        for (const t of m[1].split(", ")) declaredIn.set(t, [...(declaredIn.get(t) ?? []), f]);
+      }
+    }
+    for (const t of tables) expect({ t, files: declaredIn.get(t) }).toEqual({ t, files: [expect.any(String)] });
+    // ... and a file grants only on tables whose privileges it resets itself (they change together with its policies)
+    for (const f of files) {
+      for (const m of text(f).matchAll(/^grant [a-z, ]+ on ([a-z_]+\.[a-z_]+(?:, [a-z_]+\.[a-z_]+)*) to [a-z_, ]+;$/gm)) {
+        for (const t of m[1].split(", ")) expect({ f, t, resetIn: declaredIn.get(t) }).toEqual({ f, t, resetIn: [f] });
+      }
+    }
+  });
+
+  it("a database holding the former bulk grants converges when the policy files run again", async () => {
+    const schemas = rlsSchemas(loadAccessModel());
+    const acl = async () =>
+      (
+        await db.client.query(
+          `select c.oid::regclass::text as rel, coalesce(c.relacl::text, '') as acl from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any ($1) and c.relkind in ('r', 'p', 'v', 'm') order by 1`,
+          [schemas],
+        )
+      ).rows;
+    const before = await acl();
+    await db.client.query("begin");
+    try {
+      // What the access model used to grant per schema (sql/access.json before grants moved next to the policies).
+      await db.client.query(`
+        grant select, insert, update, delete on all tables in schema tenant, app, cache to authenticated;
+        grant select on all tables in schema storage_meta, analytics to authenticated;
+        grant select, insert, update on all tables in schema tenant to service_role;
+        grant select, insert, update, delete on all tables in schema storage_meta, cache to service_role;
+        grant select, insert on all tables in schema logs to service_role;
+        grant insert on all tables in schema audit to service_role;
+        grant select on all tables in schema audit to auditor;
+        grant select on all tables in schema analytics to analytics_reader;
+      `);
+      const stale = await policyMatrix(db.client, { managedSchemas: schemas, requestRoles: grantees() });
+      expect(stale.grantedWithoutPolicy.length).toBeGreaterThan(50);
+      await db.client.query("set local role phi_owner");
+      for (const f of files) await db.client.query(text(f));
+      await db.client.query("reset role");
+      const fresh = await policyMatrix(db.client, { managedSchemas: schemas, requestRoles: grantees() });
+      expect(fresh.grantedWithoutPolicy).toEqual([]);
+      expect(fresh.policyWithoutGrant).toEqual([]);
+      expect(await acl()).toEqual(before); // partitions and views included
+    } finally {
+      await db.client.query("rollback");
+    }
+  });
+
+  it("every partition holds exactly its parent's privileges (a partition queried directly checks its own)", async () => {
+    const r = await db.client.query(
+      `select c.oid::regclass::text as part,
+              array(select format('%s:%s', a.grantee::regrole, a.privilege_type) from aclexplode(c.relacl) a where a.grantee <> c.relowner order by 1) as mine,
+              array(select format('%s:%s', a.grantee::regrole, a.privilege_type) from aclexplode(p.relacl) a where a.grantee <> p.relowner order by 1) as parents
+         from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+        where i.inhparent in ('app.appointments'::regclass, 'audit.log'::regclass, 'audit.log_archive'::regclass)`,
+    );
+    expect(r.rows.length).toBeGreaterThan(20);
+    for (const row of r.rows) expect({ part: row.part, privileges: row.mine }).toEqual({ part: row.part, privileges: row.parents });
+    expect(r.rows.find((x) => x.part.startsWith("app.appointments_"))!.mine).toEqual(["authenticated:DELETE", "authenticated:INSERT", "authenticated:SELECT", "authenticated:UPDATE"]);
   });
 });
 

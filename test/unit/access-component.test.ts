@@ -172,6 +172,24 @@ describe("AccessModel component (phi-db:access:AccessModel) under mocks", () => 
     expect(run.of(T.grant).filter((g) => g.inputs.role === "anon" && g.inputs.objectType === "table")).toEqual([]);
   });
 
+  it("makes no table Grant or DefaultPrivileges in an RLS-managed schema (the policy files grant tables there, next to the policies)", () => {
+    const rls = model.schemas.filter((s) => s.rls).map((s) => s.name);
+    const tableResources = [...run.of(T.grant), ...run.of(T.defaults)].filter((g) => g.inputs.objectType === "table" && g.inputs.role !== "public");
+    expect(tableResources.filter((g) => rls.includes(g.inputs.schema)).map((g) => g.name)).toEqual([]);
+    // A Grant on ALL TABLES IN SCHEMA would revoke the policy files' per-table grants on every update: only the ledger has one.
+    expect(tableResources.map((g) => key(g.inputs)).sort()).toEqual([
+      key({ role: "auditor", objectType: "table", schema: "phi_ledger", privileges: ["SELECT"] }),
+      key({ role: "auditor", objectType: "table", schema: "phi_ledger", owner: model.owner, privileges: ["SELECT"] }),
+    ].sort());
+  });
+
+  it("declares schema analytics_private, owned by the owner, and grants nobody anything in it", () => {
+    const s = run.of(T.schema).find((x) => x.inputs.name === "analytics_private");
+    expect(s?.inputs).toMatchObject({ owner: model.owner, ifNotExists: true, dropCascade: false });
+    const inIt = [...run.of(T.grant), ...run.of(T.defaults)].filter((g) => g.inputs.schema === "analytics_private").map((g) => key(g.inputs));
+    expect(inIt).toEqual([key({ role: "public", objectType: "function", schema: "analytics_private", privileges: [] })]);
+  });
+
   it("exposes every database resource in `ready`, so the schema resource can depend on all of it", () => {
     const pgTypes = [T.role, T.schema, T.extension, T.grant, T.defaults];
     expect(run.c.ready.length).toBe(run.mine.filter((r) => pgTypes.includes(r.type)).length);

@@ -13,6 +13,7 @@ import {
   loadAccessModel,
   parseAccessModel,
   passwordRoles,
+  policyGranteeRoles,
   requestRoles,
   requiredExtensions,
   rlsSchemas,
@@ -50,6 +51,29 @@ describe("the shipped access model (sql/access.json)", () => {
     expect(model.grants.filter((g) => g.role === "analytics_reader").map((g) => g.schema)).toEqual(["analytics"]);
     expect(model.grants.filter((g) => g.role === "auditor").map((g) => g.schema).sort()).toEqual(["audit", "phi_ledger"]);
     expect(model.grants.filter((g) => g.role === "auditor" || g.role === "analytics_reader").flatMap((g) => [...g.tables, ...g.sequences]).every((p) => p === "SELECT")).toBe(true);
+  });
+
+  it("grants no table in an RLS-managed schema (grants and policies together: the policy files grant them)", () => {
+    const rls = rlsSchemas(model);
+    expect(model.grants.filter((g) => rls.includes(g.schema) && g.tables.length > 0)).toEqual([]);
+    // Bulk table grants remain only where there is no row-level security: the ledger, for the auditor.
+    expect(model.grants.filter((g) => g.tables.length > 0).map((g) => `${g.role}@${g.schema}: ${g.tables.join(",")}`)).toEqual(["auditor@phi_ledger: SELECT"]);
+    // Everything else a request role needs in those schemas stays in the model: USAGE and functions.
+    const authenticated = (schema: string) => model.grants.find((g) => g.role === "authenticated" && g.schema === schema);
+    expect(authenticated("app")).toMatchObject({ schemaPrivileges: ["USAGE"], functions: ["EXECUTE"] });
+    expect(authenticated("tenant")).toMatchObject({ schemaPrivileges: ["USAGE"], functions: ["EXECUTE"] });
+    expect(policyGranteeRoles(model)).toEqual(["anon", "authenticated", "service_role", "auditor", "analytics_reader"]);
+  });
+
+  it("declares analytics_private (owner-only materialized views) without RLS and without any grant", () => {
+    const s = model.schemas.find((x) => x.name === "analytics_private");
+    expect(s).toMatchObject({ rls: false });
+    // The migration that fills it comments the schema the same way (no flip-flop between the two).
+    const migration = fs.readFileSync(path.resolve(__dirname, "../../sql/migrations/20261122034_materialized_views.sql"), "utf8");
+    expect(migration).toContain("create schema if not exists analytics_private;");
+    expect(migration.replace(/\s+/g, " ")).toContain(`comment on schema analytics_private is '${s!.comment.replace(/'/g, "''")}';`);
+    expect(model.grants.filter((g) => g.schema === "analytics_private")).toEqual([]);
+    expect(rlsSchemas(model)).not.toContain("analytics_private");
   });
 
   it("answers the questions other modules ask", () => {
@@ -108,7 +132,12 @@ describe("bad model input fails with AccessModelError naming the entry", () => {
     ["a reserved role name", (m) => (m.roles[4].name = "user"), `roles[4].name: "user" is a reserved name`],
     ["a pg_ role name", (m) => (m.roles[4].name = "pg_auditor"), `roles[4].name: "pg_auditor": names starting with pg_ are reserved for the system`],
     ["an upper-case schema name", (m) => (m.schemas[2].name = "Tenant"), `schemas[2].name: expected a schema name: a lower-case identifier`],
-    ["schema public", (m) => m.schemas.push({ name: "public", rls: false }), `schemas[10].name: "public" is a reserved name`],
+    ["schema public", (m) => m.schemas.push({ name: "public", rls: false }), `schemas[11].name: "public" is a reserved name`],
+    [
+      "table privileges in an RLS-managed schema",
+      (m) => (m.grants[4].tables = ["SELECT"]),
+      `grants[4].tables: schema "tenant" is RLS-managed: its table privileges are granted per table in its policy file (sql/policies), next to the policies`,
+    ],
     ["missing rls flag", (m) => delete m.schemas[3].rls, `schemas[3].rls: required: true when every table in the schema must have forced RLS`],
     ["declaring rds_iam", (m) => m.roles.push({ name: "rds_iam", login: false }), `roles[9].name: rds_iam is provided by RDS and cannot be declared`],
     ["wrong version", (m) => (m.version = 2), `version: expected 1, got 2`],

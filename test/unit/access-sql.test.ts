@@ -67,16 +67,47 @@ describe("rendered access SQL", () => {
     expect(sql).toContain("if r.rolbypassrls is distinct from true then alter role auditor with bypassrls; end if;");
   });
 
-  it("grants table, sequence and function privileges both on existing objects and as default privileges of the owner", () => {
+  it("grants sequence and function privileges both on existing objects and as default privileges of the owner", () => {
     const s = renderAccessSql(model, RDS);
     const existing = s.find((x) => x.label === "existing objects in schema app")!.sql;
     const defaults = s.find((x) => x.label === "default privileges in schema app")!.sql;
-    expect(existing).toContain("grant select, insert, update, delete on all tables in schema app to authenticated;");
+    expect(existing).toContain("grant usage, select on all sequences in schema app to authenticated;");
+    expect(existing).toContain("grant execute on all routines in schema app to authenticated;");
     expect(existing).toContain("revoke execute on all routines in schema app from public;");
-    expect(defaults).toContain("alter default privileges for role phi_owner in schema app grant select, insert, update, delete on tables to authenticated;");
+    expect(defaults).toContain("alter default privileges for role phi_owner in schema app grant usage, select on sequences to authenticated;");
     expect(defaults).not.toMatch(/service_role;$/m); // zero-knowledge: nothing in app for service_role
     const everywhere = s.find((x) => x.label === "default privileges everywhere")!.sql;
     expect(everywhere).toContain("alter default privileges for role phi_owner revoke execute on functions from public;");
+  });
+
+  it("grants no table in an RLS-managed schema, neither existing nor by default (the policy files grant them, next to the policies)", () => {
+    const s = renderAccessSql(model, RDS);
+    for (const schema of model.schemas.filter((x) => x.rls).map((x) => x.name)) {
+      const existing = s.find((x) => x.label === `existing objects in schema ${schema}`)!.sql;
+      const defaults = s.find((x) => x.label === `default privileges in schema ${schema}`)!.sql;
+      expect({ schema, grants: existing.match(/^grant .* on all tables in schema .*$/gm) }).toEqual({ schema, grants: null });
+      expect({ schema, grants: defaults.match(/^alter default privileges .* grant .* on tables .*$/gm) }).toEqual({ schema, grants: null });
+      // ... while the defaults of every model role on tables there are revoked (an older database converges)
+      expect(defaults).toMatch(new RegExp(`^alter default privileges for role phi_owner in schema ${schema} revoke all on tables from anon, authenticated, service_role, auditor, analytics_reader, phi_migrator, authenticator, phi_app;$`, "m"));
+      expect(existing).toContain("-- tables: none here (RLS-managed");
+      // ... and nothing revokes existing table grants: the policy files' per-table revoke converges them
+      expect(existing).not.toMatch(/revoke .* on all tables in schema/);
+    }
+    // Without row-level security (the ledger) the model still grants tables in bulk, now and by default.
+    const ledger = s.find((x) => x.label === "existing objects in schema phi_ledger")!.sql;
+    expect(ledger).toContain("grant select on all tables in schema phi_ledger to auditor;");
+    expect(s.find((x) => x.label === "default privileges in schema phi_ledger")!.sql).toContain(
+      "alter default privileges for role phi_owner in schema phi_ledger grant select on tables to auditor;",
+    );
+  });
+
+  it("renders analytics_private as an owner-only schema: no privilege for anybody, functions not executable by PUBLIC", () => {
+    const s = renderAccessSql(model, RDS);
+    expect(s.find((x) => x.label === "schema analytics_private")!.sql).toContain("create schema analytics_private authorization phi_owner;");
+    const privileges = s.find((x) => x.label === "privileges on schema analytics_private")!.sql;
+    expect(privileges).toContain("-- who may use schema analytics_private: nobody but its owner");
+    expect(privileges).not.toMatch(/^grant /m);
+    expect(s.find((x) => x.label === "existing objects in schema analytics_private")!.sql).not.toMatch(/^grant /m);
   });
 
   it("quotes identifiers only where needed, and literals safely", () => {

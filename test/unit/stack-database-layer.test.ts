@@ -8,6 +8,19 @@ import { loadProject, migrationMap } from "../../migrator/files";
 import { ProgramRun, REPO_ROOT, runProgram } from "../support/mocks";
 
 const SCHEMA = "pulumi-nodejs:dynamic/phi-db:DatabaseSchema";
+/** The access model's resources (components/access.ts): what migrations need to exist first. */
+const ACCESS_TYPES = [
+  "postgresql:index/role:Role",
+  "postgresql:index/schema:Schema",
+  "postgresql:index/extension:Extension",
+  "postgresql:index/grant:Grant",
+  "postgresql:index/defaultPrivileges:DefaultPrivileges",
+];
+/** `type::name` of a mock urn (`urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`). */
+const urnKey = (urn: string) => {
+  const parts = urn.split("::");
+  return `${parts[2].split("$").pop()}::${parts[3]}`;
+};
 
 describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
   let run: ProgramRun;
@@ -39,6 +52,22 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     const others = JSON.stringify({ ...s.inputs, connection: undefined });
     expect(others).not.toContain(c.password as string);
     expect(JSON.stringify(run.outputs)).not.toContain(c.password as string);
+  });
+
+  it("depends on every access-model resource (roles, schemas, extensions, grants, default privileges): migrations run after them", () => {
+    const s = run.ofType(SCHEMA)[0];
+    const deps = new Set(s.options.dependencies.map(urnKey));
+    const access = run.resources.filter((r) => ACCESS_TYPES.includes(r.type));
+    expect(access.length).toBeGreaterThan(50);
+    for (const t of ACCESS_TYPES) expect({ type: t, declared: access.some((r) => r.type === t) }).toEqual({ type: t, declared: true });
+    expect(access.filter((r) => !deps.has(`${r.type}::${r.name}`)).map((r) => r.name)).toEqual([]);
+    // the ones the first migrations cannot do without, by name
+    for (const key of ["postgresql:index/role:Role::access-role-phi_owner", "postgresql:index/schema:Schema::access-schema-app", "postgresql:index/extension:Extension::access-extension-pgcrypto"]) {
+      expect(deps).toContain(key);
+    }
+    // ... and nothing of the access model depends on the schema resource (the data flow is one-way)
+    const schemaKey = `${SCHEMA}::${s.name}`;
+    expect(access.filter((r) => r.options.dependencies.map(urnKey).includes(schemaKey)).map((r) => r.name)).toEqual([]);
   });
 
   it("carries the stack's rules and what the checks require from the access model", () => {
