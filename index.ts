@@ -142,7 +142,12 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
       vaultLockChangeableDays: infra.backupVaultLockChangeableDays,
       administratorArns: infra.administratorArns,
       restoreTesting: infra.restoreTesting
-        ? { schedule: infra.restoreTestingSchedule, subnetGroupName: network.subnetGroupName, securityGroupId: network.securityGroupId }
+        ? {
+            schedule: infra.restoreTestingSchedule,
+            subnetGroupName: network.subnetGroupName,
+            securityGroupId: network.securityGroupId,
+            parameterGroupName: database.parameterGroupName,
+          }
         : undefined,
       protect,
     },

@@ -13,7 +13,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { infraDefault, partitionOf } from "./config";
-import { parameterGroupOfInstance } from "./database";
 import type { PolicyDocument } from "./keys";
 
 /** Hours a restore-test copy of the database (PHI) lives before AWS Backup deletes it. */
@@ -88,11 +87,11 @@ export interface BackupsArgs {
   administratorArns?: string[];
   /**
    * Scheduled restore tests: the restored copy comes up in the instance's subnet group and security
-   * group, with the instance's parameter group (`parameterGroupName`, which defaults to the parameter
-   * group of the Database whose `instanceArn` is passed; a restore test with neither is refused, since
-   * the copy would run on the default group: no pgaudit, none of our logging settings). Defaults to none.
+   * group, with the instance's parameter group (`parameterGroupName`: without it the copy of the PHI
+   * would run on RDS's default group, without rds.force_ssl, pgaudit or our logging settings).
+   * Defaults to none.
    */
-  restoreTesting?: { schedule: string; subnetGroupName: pulumi.Input<string>; securityGroupId: pulumi.Input<string>; parameterGroupName?: pulumi.Input<string> };
+  restoreTesting?: { schedule: string; subnetGroupName: pulumi.Input<string>; securityGroupId: pulumi.Input<string>; parameterGroupName: pulumi.Input<string> };
   /** Pulumi `protect` on the vaults. Defaults to false. */
   protect?: boolean;
 }
@@ -224,10 +223,7 @@ export class Backups extends pulumi.ComponentResource {
 
     if (args.restoreTesting) {
       const rt = args.restoreTesting;
-      const parameterGroupName = rt.parameterGroupName ?? parameterGroupOfInstance(args.instanceArn);
-      if (parameterGroupName === undefined) {
-        throw new Error(`${name}: restoreTesting needs parameterGroupName (the instance's parameter group): without it the restored copy of the database runs on the default parameter group`);
-      }
+      const parameterGroupName = rt.parameterGroupName;
       const testingPlan = new aws.backup.RestoreTestingPlan(
         `${name}-restore-testing`,
         {

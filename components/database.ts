@@ -91,18 +91,6 @@ export function monitoringAssumeRolePolicy(accountId: string): string {
   });
 }
 
-/** Parameter group name of each Database, keyed by its `instanceArn` output object (see parameterGroupOfInstance). */
-const PARAMETER_GROUPS = new WeakMap<object, pulumi.Output<string>>();
-
-/**
- * The parameter group of the Database component whose `instanceArn` output is `instanceArn` (the
- * same Output object), else undefined. Lets a component that is handed only the instance ARN (the
- * backups' restore tests) restore with the instance's own parameter group.
- */
-export function parameterGroupOfInstance(instanceArn: unknown): pulumi.Output<string> | undefined {
-  return typeof instanceArn === "object" && instanceArn !== null ? PARAMETER_GROUPS.get(instanceArn) : undefined;
-}
-
 /** CloudWatch log exports of the instance; each gets a log group created here first. */
 export const LOG_EXPORTS = ["postgresql", "upgrade"];
 
@@ -353,7 +341,6 @@ export class Database extends pulumi.ComponentResource {
     this.securityGroupId = pulumi.output(args.securityGroupId);
     this.subnetGroupName = pulumi.output(args.subnetGroupName);
     this.parameterGroupName = this.parameterGroup.name;
-    PARAMETER_GROUPS.set(this.instanceArn, this.parameterGroupName);
     this.logGroupNames = logGroups.map((g) => g.name);
     this.registerOutputs({
       address: this.address,
