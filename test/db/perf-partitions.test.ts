@@ -125,6 +125,17 @@ describe("every engine run (phi-db up), even with nothing pending", () => {
     expect(run.onApply.find((r) => r.task === "partitions app.appointments")?.result).toMatch(/^1 created, 0 skipped, 20 monthly partitions, newest /);
     expect(run.onApply.find((r) => r.task === "partitions audit.log")?.result).toMatch(/^0 created/);
     expect((await partitionFacts(far)).forced).toBe(true);
+    // the re-created month offers exactly its parent's table privileges (granted per table in sql/policies)
+    const acl = async (t: string) =>
+      (
+        await db.client.query(
+          `select coalesce(array_agg(pg_get_userbyid(a.grantee) || ':' || a.privilege_type order by 1), '{}') as acl
+             from pg_class c, aclexplode(c.relacl) a where c.oid = $1::regclass and a.grantee <> c.relowner`,
+          [t],
+        )
+      ).rows[0].acl;
+    expect(await acl("app.appointments")).toEqual(expect.arrayContaining(["authenticated:SELECT"]));
+    expect(await acl(far)).toEqual(await acl("app.appointments"));
     expect(run.checks.filter((c) => !c.ok)).toEqual([]);
     const again = await applyPlatform(db.url, { sqlRoot: db.sqlRoot });
     expect(again.onApply.map((r) => r.result.split(",")[0])).toEqual(["0 created", "0 created"]);
@@ -313,7 +324,7 @@ describe("retention", () => {
 
     expect(await db.client.query("select to_regclass($1) as r", [oldName()]).then((r) => r.rows[0].r)).toBeNull();
     const facts = await partitionFacts(archivedName());
-    expect(facts).toEqual({ forced: true, policies: ["baseline_deny_all", "owner_read"], triggers: ["refuse_mutation"], parent: "audit.log_archive" });
+    expect(facts).toEqual({ forced: true, policies: ["auditor_read", "baseline_deny_all", "owner_read"], triggers: ["refuse_mutation"], parent: "audit.log_archive" });
     const after = await db.client.query(`select array_agg(row_hash order by chain_seq) as h from ${archivedName()}`);
     expect(after.rows[0].h).toEqual(before.rows[0].h);
     const live = await db.client.query("select count(*)::int as n from audit.log where chain_id = $1", [STRAY_CHAIN]);

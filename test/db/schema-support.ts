@@ -20,7 +20,7 @@ import { applyPlatform } from "../support/platform";
 export const REPO_SQL = path.resolve(__dirname, "../../sql");
 
 /**
- * A temporary copy of the schema's own SQL folders (no sql/policies). The dev seed is copied to
+ * A temporary copy of the platform's SQL folders (policies included: the platform as shipped). The dev seed is copied to
  * seed/local too, because the platform helper runs as environment `local` (the engine reads
  * seed/<environment>/).
  */
@@ -30,6 +30,7 @@ export function schemaSqlRoot(): string {
     ["migrations", "migrations"],
     ["functions", "functions"],
     ["views", "views"],
+    ["policies", "policies"],
     ["seed/dev", "seed/dev"],
     ["seed/dev", "seed/local"],
   ];
