@@ -14,7 +14,8 @@
  *   npm run build && node bench/rls.js            # embedded PostgreSQL 17 in a temp folder
  *   DATABASE_URL=postgres://... node bench/rls.js  # any server where the URL may CREATE DATABASE / ROLE
  *   RLS_BENCH_ROWS=200000 node bench/rls.js       # a smaller run (RLS_BENCH_KEEP=1 keeps the database,
- *                                                  RLS_BENCH_DB=<name> times it again without regenerating)
+ *                                                  RLS_BENCH_DB=<name> times it again without regenerating the
+ *                                                  data; pending files are applied first)
  *
  * A script that prints figures, not a test: nothing here asserts a duration. Runs in a few minutes.
  */
@@ -174,13 +175,12 @@ async function main() {
   let client;
   try {
     const url = urlFor(srv.adminUrl, db);
-    if (!reuse) {
-      await admin.query(`create database ${db}`);
-      log(`applying the platform (access model, migrations, functions, policies) to ${db} ...`);
-      const io = { out: () => undefined, err: (s) => (/error|FAILED/i.test(s) ? log(s) : undefined) };
-      const code = await cli(["up", "--env", "local", "--database-url", url, "--apply-access", "--dir", ROOT], io);
-      if (code !== 0) throw new Error(`phi-db up exited ${code}`);
-    }
+    if (!reuse) await admin.query(`create database ${db}`);
+    // A reused database gets whatever changed since (e.g. an edited helper in sql/policies).
+    log(`applying the platform (access model, migrations, functions, policies) to ${db} ...`);
+    const io = { out: () => undefined, err: (s) => (/error|FAILED/i.test(s) ? log(s) : undefined) };
+    const code = await cli(["up", "--env", "local", "--database-url", url, "--apply-access", "--dir", ROOT], io);
+    if (code !== 0) throw new Error(`phi-db up exited ${code}`);
     client = new Client({ connectionString: url });
     await client.connect();
     const v = (await client.query("select current_setting('server_version') as v")).rows[0].v;
@@ -263,7 +263,11 @@ async function main() {
       console.log("```");
     }
   } finally {
-    if (client) await client.end().catch(() => undefined);
+    if (client) {
+      // A kept database must pass phi-db's checks next time: the BYPASSRLS reader keeps no privilege.
+      await client.query(`revoke all on all tables in schema app from ${BYPASS}; revoke usage on schema app from ${BYPASS}`).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
     if (process.env.RLS_BENCH_KEEP === "1" || reuse) log(`kept database ${db}`);
     else {
       await admin.query(`drop database if exists ${db} with (force)`).catch(() => undefined);
