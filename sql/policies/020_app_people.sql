@@ -15,7 +15,7 @@
 --   crisis_access_grants  admins issue and revoke (at most 72 hours, CHECK); the grantee and the
 --                         patient read them.
 -- "Treat" = an appointment that is not cancelled with one of the caller's provider records
--- (app.rls_treated_patient_ids); see docs/README-rls.md.
+-- (app.rls_treated_patient_ids); see README.md, "Row-level security".
 -- Grants and policies together: each table's privileges are set in this file, next to its policies:
 -- `revoke all` from PUBLIC and every NOLOGIN role of the access model, then `grant` exactly the commands
 -- a policy lets the role use (the migrator's checks fail on a privilege no policy backs and on a policy

@@ -19,7 +19,7 @@
 -- Every SELECT/UPDATE/DELETE arm on appointments filters on patient_id or provider_id (indexed, many
 -- distinct values), never on organization_id: with the helpers' arrays unknown at plan time
 -- (InitPlans), an organization_id arm looks like "the whole table" to the planner and turns a
--- patient's read into a scan (see docs/README-rls.md, bench/rls.js).
+-- patient's read into a scan (see README.md, "Row-level security cost", and bench/rls.js).
 -- Partitions: a partition queried directly applies its OWN policies and checks its OWN privileges, so
 -- the parent's policies and privileges are copied onto every existing partition after the policies
 -- (app.sync_partition_policies). Partitions created later get the policies from

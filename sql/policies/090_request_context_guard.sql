@@ -2,14 +2,13 @@
 -- What: the seeds' IP allow-list and business-hours restrictions, as ONE optional RESTRICTIVE policy
 -- (request_context_guard, for all commands, to authenticated) on every table a signed-in person can
 -- reach. Restrictive policies are ANDed with the permissive ones: they can only take access away.
--- Switched on per stack, at run time, by rows in tenant.instance_settings (category 'security'):
---   insert into tenant.instance_settings (setting_key, setting_value, category, description)
---   values ('security.ip_allowlist', '["10.20.0.0/16"]', 'security', 'API egress + VPN'),
---          ('security.business_hours', '{"timezone": "America/New_York", "days": [1,2,3,4,5], "start": "07:00", "end": "19:00"}',
---           'security', 'clinic hours; crisis grantees exempt');
--- With neither row the guard is true and costs one InitPlan per statement. Why a settings row and not
--- a stack placeholder: an unknown ${name} is an error in every stack that does not define it, and a
--- value baked into SQL needs a deployment to change; see docs/README-rls.md. The evaluation lives in
+-- Switched on per stack by the stack config phi-db:requestGuard ({ipAllowlist: [...], businessHours:
+-- {timezone, days, start, end}}), which every `phi-db up` / schema resource update writes as the rows
+-- security.ip_allowlist / security.business_hours of tenant.instance_settings (app.on_schema_apply,
+-- sql/functions/100); absent = off. With neither row the guard is true and costs one InitPlan per
+-- statement. Why rows and not a ${name} placeholder in this file: the policy text stays the same in
+-- every stack, and a change takes effect on the next statement, audited; see README.md, "Optional
+-- restrictive guard". The evaluation lives in
 -- app.rls_request_context_allowed() (policies/000_rls_helpers.sql); it fails closed on a malformed
 -- setting. service_role (back-end jobs inside the VPC), auditor and analytics_reader are not guarded.
 
