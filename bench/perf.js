@@ -21,6 +21,7 @@
  *               N concurrent clients, one row per transaction, distinct organizations (one chain
  *               each) and one shared organization (one chain); where the time of an audited insert
  *               goes (pg_stat_statements with track = all)
+ *   bulk        one multi-row INSERT of 1,000 / 4,000 / 8,000 rows, audited vs not (cost per row vs n)
  *   search      patient full-text search (app.search_patients) and telehealth specialty search:
  *               index used, p50 / p95 latency
  * and prints the ratios side by side. Figures only: nothing fails because a number is high.
@@ -650,9 +651,9 @@ async function benchInserts(url, out) {
   const su = await connect(url);
   try {
     await su.query("checkpoint");
-    await su.query("alter table app.mood_entries disable trigger audit_changes");
+    await su.query("alter table app.mood_entries disable trigger audit_insert");
     const plain = await insertPhase(url, "without audit trigger", (i) => ORG(1 + (i % 20)), SECONDS);
-    await su.query("alter table app.mood_entries enable trigger audit_changes");
+    await su.query("alter table app.mood_entries enable trigger audit_insert");
     const distinct = await insertPhase(url, "audited, one organization (chain) per client", (i) => ORG(1 + (i % 20)), SECONDS);
     const shared = await insertPhase(url, "audited, all clients one organization", () => ORG(1), SECONDS);
     const rows = [plain, distinct, shared].map((p) => [p.label, fmtN(Math.round(p.rate)), ratio(p.rate, plain.rate).replace("x", "×"), ms(p.p50), ms(p.p95)]);
@@ -691,24 +692,66 @@ async function benchInserts(url, out) {
       return { us: Number(whole.rows[0]?.us), nested: nested.rows };
     };
     const n = 2000;
-    await su.query("alter table app.mood_entries disable trigger audit_changes");
+    await su.query("alter table app.mood_entries disable trigger audit_insert");
     const plainProfile = await profile(10, n);
-    await su.query("alter table app.mood_entries enable trigger audit_changes");
+    await su.query("alter table app.mood_entries enable trigger audit_insert");
     const auditedProfile = await profile(9, n);
     say(`  server time of one insert (single client, ${fmtN(n)} inserts): ${plainProfile.us} µs without the audit trigger, ${auditedProfile.us} µs with it; inside the trigger (track = all):`);
     const top = { rows: auditedProfile.nested };
     const whole = { rows: [{ us: auditedProfile.us }] };
     out.profilePlainUs = plainProfile.us;
-    say(lib.table(["statement inside audit.log_change()", "calls", "total", "µs/call"], top.rows.map((r) => [r.q, fmtN(r.calls), ms(Number(r.ms)), r.us_per_call]), "lrrr"));
+    say(lib.table(["statement inside audit.log_statement()", "calls", "total", "µs/call"], top.rows.map((r) => [r.q, fmtN(r.calls), ms(Number(r.ms)), r.us_per_call]), "lrrr"));
     out.profile = { perInsertUs: Number(whole.rows[0]?.us), top: top.rows };
   } finally {
-    await su.query("alter table app.mood_entries enable trigger audit_changes").catch(() => undefined);
+    await su.query("alter table app.mood_entries enable trigger audit_insert").catch(() => undefined);
     await su.end();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Search
+
+/**
+ * Multi-row statements on an audited table: one INSERT ... SELECT of n rows in one transaction
+ * (rolled back), with and without the audit trigger. The row trigger advances the chain head once
+ * per row, and every further update of the same head row in one transaction walks the versions
+ * that transaction already made, so the cost per row grows with n.
+ */
+async function benchBulk(url, out) {
+  say("\nbulk statements: one INSERT ... SELECT of n rows into app.mood_entries, one transaction (rolled back)");
+  const c = await connect(url, [
+    "set role phi_owner",
+    `select set_config('request.jwt.claims', '{"sub": "a9000000-0000-4000-8000-000000000098", "role": "authenticated"}', false)`,
+  ]);
+  const rows = [];
+  try {
+    for (const n of [1000, 4000, 8000]) {
+      const per = {};
+      for (const audited of [false, true]) {
+        await c.query("begin");
+        if (!audited) {
+          await c.query("reset role");
+          await c.query("alter table app.mood_entries disable trigger audit_insert");
+          await c.query("set role phi_owner");
+        }
+        const s = performance.now();
+        await c.query(
+          `insert into app.mood_entries (organization_id, patient_id, mood_score, recorded_at)
+           select $1, ('c9000000-0000-4000-8000-' || lpad((2 + 20 * (g % $3))::text, 12, '0'))::uuid, 1 + g % 10, now() - g * interval '1 second'
+             from generate_series(1, $2) g`,
+          [ORG(2), n, Math.max(1, Math.floor(N.patients / 20))],
+        );
+        per[audited ? "audited" : "plain"] = performance.now() - s;
+        await c.query("rollback");
+      }
+      rows.push([fmtN(n), ms(per.plain), ms(per.audited), `${((1000 * per.audited) / n).toFixed(0)} µs`]);
+      (out.bulk ??= []).push({ n, plainMs: per.plain, auditedMs: per.audited });
+    }
+    say(lib.table(["rows in the statement", "without trigger", "audited", "audited per row"], rows, "rrrr"));
+  } finally {
+    await c.end();
+  }
+}
 
 async function benchSearch(url, out) {
   say("\nsearch: 300 requests each, random terms, p50 / p95 (as the owner; RLS owner policy)");
@@ -779,6 +822,7 @@ async function main() {
       await benchPartitions(db.url, out);
       await benchDashboards(db.url, out);
       await benchInserts(db.url, out);
+      await benchBulk(db.url, out);
       await benchSearch(db.url, out);
 
       say("\nsummary (ratios side by side)");

@@ -5,7 +5,7 @@
 --   1. queues the S3 objects (documents, AI transcripts) in storage_meta.deletion_queue for the
 --      storage worker (the database cannot delete S3 objects itself);
 --   2. deletes the patient's rows table by table (counting them) and then the patient record; every
---      delete goes through audit.log_change(), so the hash chain records the erasure like any write
+--      delete goes through the audit triggers (audit.log_statement), so the hash chain records the erasure like any write
 --      and stays valid (entries hold ids and field names, never values);
 --   3. optionally deletes the person's profile when no other organization still has them as a
 --      patient (cascading to memberships, zero-knowledge data, shares, device keys, tokens);

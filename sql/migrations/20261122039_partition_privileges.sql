@@ -1,6 +1,8 @@
 -- 20261122039_partition_privileges.sql
 -- What: app.copy_partition_safeguards (used by app.create_monthly_partition, hence by the partition
--- maintenance) also copies the parent's table privileges onto a new partition.
+-- maintenance) also copies the parent's table privileges onto a new partition, and copies the
+-- parent's statement-level triggers as declared (transition tables and arguments included, which
+-- the audit statement triggers of 20261122040 need; before, only argument-less ones were copied).
 -- Why: since table privileges of the RLS-managed schemas are granted per table in sql/policies (next
 -- to the policies), a month created later by app.maintain_partitions had the parent's RLS and
 -- policies but no privileges: queried directly it refused request roles the parent serves (safe, but
@@ -63,28 +65,21 @@ begin
   end loop;
 
   -- Statement-level triggers are not inherited by partitions (row-level ones are cloned by
-  -- PostgreSQL itself). Copy the argument-less ones, e.g. the audit log's append-only guard.
+  -- PostgreSQL itself). Copy them as the parent declares them, transition tables and arguments
+  -- included (the audit triggers of 20261122040, the audit log's append-only guard):
+  -- pg_get_triggerdef names the parent schema-qualified here (search_path is empty), as p_parent::text does.
   for v_trg in
-    select t.tgname,
-           case when t.tgtype::int & 2 <> 0 then 'before' else 'after' end as timing,
-           concat_ws(' or ',
-             case when t.tgtype::int & 4  <> 0 then 'insert' end,
-             case when t.tgtype::int & 8  <> 0 then 'delete' end,
-             case when t.tgtype::int & 16 <> 0 then 'update' end,
-             case when t.tgtype::int & 32 <> 0 then 'truncate' end) as events,
-           t.tgfoid::regproc as func
+    select t.tgname, pg_catalog.pg_get_triggerdef(t.oid) as def
       from pg_catalog.pg_trigger t
      where t.tgrelid = p_parent
        and not t.tgisinternal
        and t.tgtype::int & 1 = 0          -- FOR EACH STATEMENT
-       and t.tgnargs = 0
        and not exists (select from pg_catalog.pg_trigger u where u.tgrelid = p_partition and u.tgname = t.tgname)
   loop
-    execute format('create trigger %I %s %s on %s for each statement execute function %s()',
-                              v_trg.tgname, v_trg.timing, v_trg.events, p_partition, v_trg.func);
+    execute pg_catalog.replace(v_trg.def, ' ON ' || p_parent::text || ' ', ' ON ' || p_partition::text || ' ');
   end loop;
 end
 $fn$;
 
 comment on function app.copy_partition_safeguards(regclass, regclass) is
-  'Gives a partition its parent''s RLS state (enabled + forced), policies (same names), table privileges and argument-less statement-level triggers.';
+  'Gives a partition its parent''s RLS state (enabled + forced), policies (same names), table privileges and statement-level triggers (as declared: transition tables and arguments included).';

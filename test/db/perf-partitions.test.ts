@@ -60,7 +60,7 @@ describe("partition window", () => {
           month: `${parent}_p${monthSuffix(m)}`,
           forced: true,
           policies: parentFacts.policies,
-          triggers: expect.arrayContaining(parent === "audit.log" ? ["refuse_mutation"] : ["audit_changes", "set_updated_at"]),
+          triggers: expect.arrayContaining(parent === "audit.log" ? ["refuse_mutation"] : ["audit_delete", "audit_insert", "audit_update", "set_updated_at"]),
           parent,
         });
       }

@@ -483,7 +483,7 @@ describe("a request role cannot get out of row-level security", () => {
       "drop policy patient_select on app.patients",
       "create policy mine on app.patients for select to authenticated using (true)",
       "alter policy patient_select on app.patients using (true)",
-      "alter table app.patients disable trigger audit_changes",
+      "alter table app.patients disable trigger audit_insert",
       "alter table app.patients disable trigger all",
       "set session_replication_role = replica",
       "alter role authenticated bypassrls",

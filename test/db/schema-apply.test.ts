@@ -282,7 +282,7 @@ describe("PHI comments", () => {
   it("marks the known PHI columns and audits every table that has one", async () => {
     const r = await db.client.query(
       `select format('%s.%s', n.nspname, c.relname) as t, array_agg(a.attname::text order by a.attname) as phi,
-              exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = 'audit_changes') as audited
+              exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = 'audit_insert') as audited
          from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p') and not c.relispartition and col_description(c.oid, a.attnum) like 'PHI:%'
         group by 1, 3 order by 1`,

@@ -96,6 +96,68 @@ it("audits changes to the instance settings (request guard, retention) on the in
   expect(leak.rows[0].n).toBe(0);
 });
 
+describe("statements of many rows (one trigger call per statement)", () => {
+  const ORG2 = "d2000000-0000-4000-8000-000000000002";
+  beforeAll(async () => {
+    await inTx(db.client, (c) => c.query("insert into tenant.organizations (id, name, slug) values ($1, 'Audit Test Org 2', 'audit-test-2') on conflict do nothing", [ORG2]));
+  });
+
+  it("one multi-row INSERT, UPDATE and DELETE across two organizations: an entry per changed row, consecutive per chain, chains valid", async () => {
+    const heads = async () =>
+      Object.fromEntries((await db.client.query("select chain_id, last_seq from audit.chain_heads where chain_id = any ($1)", [[CHAIN, `org:${ORG2}`]])).rows.map((r) => [r.chain_id, Number(r.last_seq)]));
+    const before = await heads();
+    const ids = await asActor(async (c) => {
+      const r = await c.query(
+        `insert into app.patients (organization_id, first_name, last_name, email)
+         select case when g % 2 = 0 then $1::uuid else $2::uuid end, 'Bulk', 'Row ' || g, 'bulk' || g || '@patient.example'
+           from generate_series(1, 6) g returning id`,
+        [ORG, ORG2],
+      );
+      const all = r.rows.map((x) => x.id);
+      // three of them change, three are no-op updates (not logged)
+      await c.query("update app.patients set phone = case when last_name in ('Row 1', 'Row 2', 'Row 3') then '+1 555 0100' else phone end where id = any ($1)", [all]);
+      await c.query("delete from app.patients where id = any ($1)", [all]);
+      return all;
+    });
+    const r = await db.client.query(
+      "select operation, chain_id, chain_seq, changed_fields from audit.log where table_name = 'patients' and row_id = any ($1) order by chain_id, chain_seq",
+      [ids],
+    );
+    expect(r.rows.filter((x) => x.operation === "INSERT")).toHaveLength(6);
+    expect(r.rows.filter((x) => x.operation === "UPDATE").map((x) => x.changed_fields)).toEqual([["phone"], ["phone"], ["phone"]]);
+    expect(r.rows.filter((x) => x.operation === "DELETE")).toHaveLength(6);
+    // per chain: consecutive sequence numbers continuing the head, and the head advanced to the last one
+    const after = await heads();
+    for (const chain of [CHAIN, `org:${ORG2}`]) {
+      const seqs = r.rows.filter((x) => x.chain_id === chain).map((x) => Number(x.chain_seq));
+      expect(seqs.length).toBeGreaterThan(0);
+      expect(seqs).toEqual(seqs.map((_, i) => (before[chain] ?? 0) + 1 + i));
+      expect(after[chain]).toBe(seqs[seqs.length - 1]);
+      expect((await verify(chain)).valid).toBe(true);
+    }
+  });
+
+  it("audits a statement on a partition itself, reported as its parent table", async () => {
+    const id = await asActor(async (c) => {
+      const p = await c.query("insert into app.providers (organization_id, first_name, last_name) values ($1, 'Dir', 'Ect') returning id", [ORG]);
+      const pt = await c.query("insert into app.patients (organization_id, first_name, last_name) values ($1, 'Direct', 'Partition') returning id", [ORG]);
+      const part = (await c.query("select 'app.appointments_p' || to_char((now() + interval '3 days') at time zone 'UTC', 'YYYY_MM') as t")).rows[0].t;
+      const a = await c.query(
+        `insert into ${part} (organization_id, patient_id, provider_id, start_time, end_time, appointment_type) values ($1, $2, $3, now() + interval '3 days', now() + interval '3 days 30 minutes', 'consultation') returning id`,
+        [ORG, pt.rows[0].id, p.rows[0].id],
+      );
+      await c.query(`update ${part} set status = 'confirmed' where id = $1`, [a.rows[0].id]);
+      return a.rows[0].id;
+    });
+    const rows = await entriesFor(id);
+    expect(rows.map((x) => [x.operation, x.table_schema, x.table_name])).toEqual([
+      ["INSERT", "app", "appointments"],
+      ["UPDATE", "app", "appointments"],
+    ]);
+    expect((await verify()).valid).toBe(true);
+  });
+});
+
 it("reports partitions as their parent table and chains user-owned rows per user", async () => {
   const out = await asActor(async (c) => {
     const p = await c.query("insert into app.providers (organization_id, first_name, last_name) values ($1, 'Pat', 'Provider') returning id", [ORG]);
