@@ -147,7 +147,9 @@ export const DATABASE_SPEC = {
   } as KeySpec<RequestGuard>,
 } as const;
 
-const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** "HH:MM", 00:00-23:59 (windows, business hours). */
+const HHMM = "([01]\\d|2[0-3]):[0-5]\\d";
+const HH_MM = new RegExp(`^${HHMM}$`);
 /** Region/City style names (and UTC, EST5EDT, Etc/GMT+5); offsets like +05:00 are refused (POSIX inverts their sign). */
 const TIME_ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
@@ -421,7 +423,6 @@ export const PGAUDIT_CLASSES = ["read", "write", "function", "role", "ddl", "mis
 export const SUPPORTED_PG_MAJORS = [15, 16, 17] as const;
 
 const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso[a-z]*)?-[a-z]+-\d$|^cn-[a-z]+-\d$/;
-const HHMM = "([01]\\d|2[0-3]):[0-5]\\d";
 const DAY = "(mon|tue|wed|thu|fri|sat|sun)";
 const BACKUP_WINDOW = new RegExp(`^${HHMM}-${HHMM}$`);
 const MAINTENANCE_WINDOW = new RegExp(`^${DAY}:${HHMM}-${DAY}:${HHMM}$`);

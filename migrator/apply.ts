@@ -7,7 +7,7 @@ import type { Client } from "pg";
 import { acquireLock, connect, ConnectionParams, ensureLedger, LEDGER_SCHEMA, LockHolder, readHistory, releaseLock } from "./db";
 import type { Migration, Repeatable, SqlProject, SqlText } from "./files";
 import { HistoryKind, makePlan, Plan, PlanError } from "./plan";
-import { splitStatements, SqlSyntaxError, Statement } from "./statements";
+import { lineAt, splitStatements, SqlSyntaxError, Statement } from "./statements";
 
 export interface RunRules {
   allowOutOfOrder: boolean;
@@ -155,7 +155,8 @@ async function recordEvent(
   );
 }
 
-function setTimeouts(client: Client, rules: RunRules, local: boolean) {
+/** `lock_timeout` / `statement_timeout` of the rules, for the transaction (`local`) or the session. */
+export function setTimeouts(client: Client, rules: Pick<RunRules, "lockTimeout" | "statementTimeout">, local: boolean) {
   return client.query("select set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)", [rules.lockTimeout, rules.statementTimeout, local]);
 }
 
@@ -183,7 +184,7 @@ async function runAtomically(l: Ledger, ctx: RunContext, t: SqlText, statements:
     const at = Number(e.position) > 0 ? offsetOf(text, Number(e.position)) : -1;
     if (at >= prefix.length && at < prefix.length + t.sql.length) {
       const context = e.where ? ` [${e.where.split("\n")[0]}]` : "";
-      throw new MigrationError(t.file, t.sql.slice(0, at - prefix.length).split("\n").length, e.message + context, e.code, TX_NOTE);
+      throw new MigrationError(t.file, lineAt(t.sql, at - prefix.length), e.message + context, e.code, TX_NOTE);
     }
     if (at >= prefix.length + body.length) throw new Error(`${t.file}: could not record it in the ledger: ${e.message}. ${TX_NOTE}`);
     // No position (a run-time error): find the statement by replaying, then roll that back too.
@@ -310,7 +311,7 @@ async function firstSyntaxError(client: Client, texts: SqlText[]): Promise<SqlSy
     if (e.code === "22012" && at < 0) return null;
     if (texts.length === 1) {
       const t = texts[0];
-      return new SqlSyntaxError(t.file, at >= starts[0] ? t.sql.slice(0, at - starts[0]).split("\n").length : 1, e.message);
+      return new SqlSyntaxError(t.file, at >= starts[0] ? lineAt(t.sql, at - starts[0]) : 1, e.message);
     }
     // Several texts: probe them one by one up to the one the error points at (an unterminated
     // quote in one file could make the error surface in a later one).

@@ -6,7 +6,7 @@
  */
 import * as path from "path";
 import type { Client } from "pg";
-import { migrate, RunContext, RunResult } from "./apply";
+import { migrate, RunContext, RunResult, setTimeouts } from "./apply";
 import { CheckOptions, ChecksFailedError, CheckResult, declaredPolicies, runChecks } from "./checks";
 import { loadProject, migrationMap, repeatableMap, SqlProject } from "./files";
 
@@ -118,7 +118,7 @@ export async function runOnSchemaApply(client: Client, s: Pick<LayerSettings, "s
   const settings = s.settings ? JSON.stringify({ modules: s.settings.modules, requestGuard: s.settings.requestGuard }) : null;
   await client.query("begin");
   try {
-    await client.query("select pg_catalog.set_config('lock_timeout', $1, true), pg_catalog.set_config('statement_timeout', $2, true)", [s.rules.lockTimeout, s.rules.statementTimeout]);
+    await setTimeouts(client, s.rules, true);
     const r = with_settings
       ? await client.query<OnApplyRow>("select task::text, result::text from app.on_schema_apply($1::jsonb)", [settings])
       : await client.query<OnApplyRow>("select task::text, result::text from app.on_schema_apply()");

@@ -14,8 +14,7 @@ import * as path from "path";
 import type { RunRules } from "./apply";
 import type { CheckOptions } from "./checks";
 import { connect, ConnectionParams, readHistory } from "./db";
-import { runLayer } from "./engine";
-import type { RequestGuard } from "./engine";
+import { runLayer, type RequestGuard } from "./engine";
 import { loadProject } from "./files";
 import { lintMigrations } from "./lint";
 

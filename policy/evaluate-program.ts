@@ -23,18 +23,13 @@ export async function evaluateProgram(root: string, stack: string): Promise<Loca
   const run = await runProgram({ stack, config: readStackFile(stack, root) }, { program: path.join(root, "index.ts"), isolate: (load) => load() });
   const resources = fromProgramRun(run);
   const result = await runPolicies(policies, resources, config);
-  const all = typeof config.all === "string" ? config.all : undefined;
-  const levelOf = (name: string) => {
-    const own = config[name];
-    return (typeof own === "string" ? own : own?.enforcementLevel) ?? all ?? "mandatory";
-  };
   const pkg = JSON.parse(fs.readFileSync(path.join(root, "policy", "package.json"), "utf8")) as { name: string; version: string };
   return {
     stack,
     configFile: fs.existsSync(configPath) ? path.relative(root, configPath) : null,
     resources: resources.length,
     pack: `${pkg.name}@${pkg.version}`,
-    policies: policies.map((p) => ({ name: p.name, enforcement: levelOf(p.name) })),
+    policies: policies.map((p) => ({ name: p.name, enforcement: result.enforcement[p.name] })),
     result,
   };
 }

@@ -50,6 +50,8 @@ export interface PackResult {
    * whose properties it read.
    */
   evaluated: Record<string, number>;
+  /** Per policy, the enforcement level it ran with (configuration, then the pack's default). */
+  enforcement: Record<string, EnforcementLevel>;
 }
 
 class NotApplicable extends Error {
@@ -164,7 +166,7 @@ export async function runPolicies(
   // The configuration is for the whole pack, even when only some policies run.
   const configErrors = validatePackConfig(PACK, config);
   if (configErrors.length) throw new Error(`invalid policy pack configuration:\n  ${configErrors.join("\n  ")}`);
-  const result: PackResult = { violations: [], notApplicable: [], unknown: [], evaluated: {} };
+  const result: PackResult = { violations: [], notApplicable: [], unknown: [], evaluated: {}, enforcement: {} };
   const all = normalise(config.all);
   const byUrn = new Map<string, PolicyResource>();
   // Resources whose properties the running stack policy read (undefined outside a stack policy).
@@ -198,6 +200,7 @@ export async function runPolicies(
   for (const policy of policies) {
     const own = normalise(config[policy.name]);
     const level = own.enforcementLevel ?? all.enforcementLevel ?? policy.enforcementLevel ?? packLevel;
+    result.enforcement[policy.name] = level;
     if (level === "disabled") continue;
     result.evaluated[policy.name] = 0;
     const done = (n = 1) => (result.evaluated[policy.name] += n);

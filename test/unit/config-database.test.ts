@@ -5,7 +5,6 @@
  * `app.on_schema_apply` makes the database match.
  */
 import {
-  ConfigError,
   DATABASE_SPEC,
   DatabaseLayerConfig,
   isCidr,
@@ -16,19 +15,10 @@ import {
   stackSettings,
 } from "../../components/config";
 import { readStackFile, toEngineConfig } from "../support/mocks";
+import { configError } from "../support/config-error";
 
 function db(overrides: RawConfig = {}, environment = "dev"): DatabaseLayerConfig {
   return parseDatabaseConfig({ "phi-db:environment": environment, ...overrides });
-}
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error("expected a ConfigError, nothing was thrown");
 }
 
 const guard = (v: unknown) => JSON.stringify(v);

@@ -4,7 +4,6 @@
  * floor hold, and `local` needs no AWS keys at all.
  */
 import {
-  ConfigError,
   INFRA_SPEC,
   InfraConfig,
   PROD_FLOOR,
@@ -18,6 +17,7 @@ import {
   windowsOverlap,
 } from "../../components/config";
 import { readStackFile, toEngineConfig } from "../support/mocks";
+import { configError } from "../support/config-error";
 
 /** The smallest valid AWS stack: only the required keys. */
 const MINIMAL: RawConfig = {
@@ -36,17 +36,6 @@ function infra(overrides: RawConfig = {}, env: "dev" | "staging" | "prod" = "sta
   const raw: RawConfig = { ...MINIMAL, "phi-db:environment": env, ...overrides };
   for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete raw[k];
   return parseStackConfig(raw, env).infra as InfraConfig;
-}
-
-/** Runs `f`, expects a ConfigError, returns it. */
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error("expected a ConfigError, nothing was thrown");
 }
 
 describe("stack files", () => {
