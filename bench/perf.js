@@ -19,8 +19,10 @@
  *               aggregate computed live for that request; refresh times at this scale
  *   inserts     audited inserts (trigger + hash chain) vs the same inserts without the audit trigger,
  *               N concurrent clients, one row per transaction, distinct organizations (one chain
- *               each) and one shared organization (one chain); where the time of an audited insert
- *               goes (pg_stat_statements with track = all)
+ *               each) and one shared organization (one chain), next to the floor of any per-row audit
+ *               trail (a trigger appending one unchained row); once with the embedded server's
+ *               commits without fsync (CPU-bound) and once with durable commits (fsync on, as on RDS);
+ *               where the time of an audited insert goes (pg_stat_statements with track = all)
  *   bulk        one multi-row INSERT of 1,000 / 4,000 / 8,000 rows, audited vs not (cost per row vs n)
  *   search      patient full-text search (app.search_patients) and telehealth specialty search:
  *               index used, p50 / p95 latency
@@ -646,19 +648,64 @@ async function insertPhase(url, label, orgFor, seconds) {
   return { label, rate, p50: percentile(latencies, 50), p95: percentile(latencies, 95), total };
 }
 
+/**
+ * The floor of any per-row audit trail: a statement trigger that appends one audit.log row per
+ * inserted row with a single INSERT ... SELECT and nothing else (no chain head, no hash: the
+ * entries are not evidence). Created only in the bench database, on app.mood_entries.
+ */
+const UNCHAINED_FLOOR = `
+create function audit.bench_unchained_floor() returns trigger language plpgsql security definer set search_path = '' as $fn$
+begin
+  insert into audit.log (id, table_schema, table_name, operation, row_id, organization_id, changed_fields, actor_id, actor_role,
+                         db_user, client_ip_hash, session_id, transaction_id, chain_id, chain_seq, prev_hash, row_hash, occurred_at, created_at)
+  select gen_random_uuid(), tg_table_schema, tg_table_name, tg_op, n.id::text, n.organization_id,
+         array['mood_score', 'organization_id', 'patient_id', 'recorded_at'], auth.uid(), current_user, session_user,
+         null, auth.session_id(), pg_current_xact_id(), 'instance', 1, decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'),
+         clock_timestamp(), clock_timestamp()
+    from new_rows n;
+  return null;
+end
+$fn$;
+create trigger bench_unchained_floor after insert on app.mood_entries referencing new table as new_rows
+  for each statement execute function audit.bench_unchained_floor();
+alter table app.mood_entries disable trigger bench_unchained_floor;`;
+
 async function benchInserts(url, out) {
   say(`\naudited inserts: app.mood_entries, ${CLIENTS} concurrent clients, one row per transaction, ${SECONDS} s per variant`);
   const su = await connect(url);
-  try {
+  const trigger = async (name, on) => su.query(`alter table app.mood_entries ${on ? "enable" : "disable"} trigger ${name}`);
+  const durability = async (on) => {
+    for (const [k, v] of Object.entries({ fsync: on, synchronous_commit: on, full_page_writes: on })) await su.query(`alter system set ${k} = ${v ? "on" : "off"}`);
+    await su.query("select pg_reload_conf()");
     await su.query("checkpoint");
-    await su.query("alter table app.mood_entries disable trigger audit_insert");
-    const plain = await insertPhase(url, "without audit trigger", (i) => ORG(1 + (i % 20)), SECONDS);
-    await su.query("alter table app.mood_entries enable trigger audit_insert");
-    const distinct = await insertPhase(url, "audited, one organization (chain) per client", (i) => ORG(1 + (i % 20)), SECONDS);
-    const shared = await insertPhase(url, "audited, all clients one organization", () => ORG(1), SECONDS);
-    const rows = [plain, distinct, shared].map((p) => [p.label, fmtN(Math.round(p.rate)), ratio(p.rate, plain.rate).replace("x", "×"), ms(p.p50), ms(p.p95)]);
-    say(lib.table(["variant", "rows/s", "vs plain", "p50", "p95"], rows, "lrrrr"));
-    out.inserts = { plain, distinct, shared };
+  };
+  try {
+    await su.query(UNCHAINED_FLOOR);
+    const phase = async (durable) => {
+      await su.query("checkpoint");
+      await trigger("audit_insert", false);
+      const plain = await insertPhase(url, "without audit trigger", (i) => ORG(1 + (i % 20)), SECONDS);
+      await trigger("bench_unchained_floor", true);
+      const floor = await insertPhase(url, "floor: one unchained audit row (no chain, no hash)", (i) => ORG(1 + (i % 20)), SECONDS);
+      await trigger("bench_unchained_floor", false);
+      await trigger("audit_insert", true);
+      const distinct = await insertPhase(url, "audited, one organization (chain) per client", (i) => ORG(1 + (i % 20)), SECONDS);
+      const shared = durable ? undefined : await insertPhase(url, "audited, all clients one organization", () => ORG(1), SECONDS);
+      const variants = [plain, floor, distinct, shared].filter(Boolean);
+      say(lib.table(["variant", "rows/s", "vs plain", "p50", "p95"], variants.map((p) => [p.label, fmtN(Math.round(p.rate)), ratio(p.rate, plain.rate).replace("x", "×"), ms(p.p50), ms(p.p95)]), "lrrrr"));
+      return { plain, floor, distinct, shared };
+    };
+    say("  commits without fsync (the embedded server's settings): CPU-bound");
+    out.inserts = await phase(false);
+    if (out.embedded) {
+      say("  durable commits (fsync, synchronous_commit and full_page_writes on, as on every RDS instance; this machine's disk)");
+      await durability(true);
+      try {
+        out.insertsDurable = await phase(true);
+      } finally {
+        await durability(false);
+      }
+    }
 
     // Where an audited insert spends its time: one client, pg_stat_statements with track = all
     // (statements inside the trigger are counted too), the same inserts with and without the trigger.
@@ -704,6 +751,7 @@ async function benchInserts(url, out) {
     out.profile = { perInsertUs: Number(whole.rows[0]?.us), top: top.rows };
   } finally {
     await su.query("alter table app.mood_entries enable trigger audit_insert").catch(() => undefined);
+    await su.query("drop trigger if exists bench_unchained_floor on app.mood_entries; drop function if exists audit.bench_unchained_floor()").catch(() => undefined);
     await su.end();
   }
 }
@@ -804,7 +852,7 @@ async function main() {
   const server = await startServer();
   const stop = () => server.stop().catch(() => undefined);
   for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => stop().then(() => process.exit(130)));
-  const out = {};
+  const out = { embedded: server.embedded };
   try {
     const cpus = os.cpus();
     say(
@@ -837,6 +885,10 @@ async function main() {
             ...d.map((x) => [`dashboard: ${x.name}`, ms(x.live), ms(x.mv), ratio(x.live, x.mv), ">= 10x"]),
             ["audited insert (distinct chains) vs no trigger", `${fmtN(Math.round(out.inserts.plain.rate))}/s`, `${fmtN(Math.round(out.inserts.distinct.rate))}/s`, (out.inserts.distinct.rate / out.inserts.plain.rate).toFixed(2) + "x", ">= 0.5x"],
             ["audited insert (one shared chain) vs no trigger", `${fmtN(Math.round(out.inserts.plain.rate))}/s`, `${fmtN(Math.round(out.inserts.shared.rate))}/s`, (out.inserts.shared.rate / out.inserts.plain.rate).toFixed(2) + "x", "-"],
+            ["floor: one unchained audit row vs no trigger", `${fmtN(Math.round(out.inserts.plain.rate))}/s`, `${fmtN(Math.round(out.inserts.floor.rate))}/s`, (out.inserts.floor.rate / out.inserts.plain.rate).toFixed(2) + "x", "-"],
+            ...(out.insertsDurable
+              ? [["audited insert, durable commits, vs no trigger", `${fmtN(Math.round(out.insertsDurable.plain.rate))}/s`, `${fmtN(Math.round(out.insertsDurable.distinct.rate))}/s`, (out.insertsDurable.distinct.rate / out.insertsDurable.plain.rate).toFixed(2) + "x", ">= 0.5x"]]
+              : []),
             ["patient search p50 / p95", "-", `${ms(out.search.fts.p50)} / ${ms(out.search.fts.p95)}`, "-", "< 100 ms"],
             ["specialty search p50 / p95", "-", `${ms(out.search.specialty.p50)} / ${ms(out.search.specialty.p95)}`, "-", "< 100 ms"],
           ],

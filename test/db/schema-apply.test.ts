@@ -375,6 +375,22 @@ describe("claims helpers", () => {
     expect(await claims("{broken", "auth.role()")).toBeNull();
   });
 
+  it("are inlined into the queries that call them: no function call, no subtransaction per call (PostgreSQL 16+)", async () => {
+    // EXPLAIN VERBOSE shows an inlined SQL function as its body; a function the planner could not
+    // inline (PL/pgSQL, or a SQL function with a SET clause or an expensive argument used twice) by name.
+    const plan = async (expr: string) => (await db.client.query(`explain (verbose, costs off) select ${expr}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+    const version = Number((await db.client.query("show server_version_num")).rows[0].server_version_num);
+    const uid = await plan("auth.uid()");
+    if (version >= 160000) {
+      expect(uid).toMatch(/pg_input_is_valid/);
+      expect(uid).not.toMatch(/\b(jwt|try_uuid)\(/);
+      expect(await plan("auth.org_id()")).not.toMatch(/\b(jwt|try_uuid)\(/);
+    } else {
+      expect(uid).toMatch(/auth\.jwt\(\)/); // PostgreSQL 15 keeps the exception-block auth.jwt()
+      expect(uid).not.toMatch(/try_uuid\(/);
+    }
+  });
+
   it("read the client IP from request.client_ip or X-Forwarded-For, NULL when invalid", async () => {
     const ip = (settings: Record<string, string>) =>
       inTx(db.client, async (c) => (await c.query("select host(auth.client_ip()) as v")).rows[0].v, { role: "anon", settings });

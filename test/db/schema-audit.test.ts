@@ -137,6 +137,66 @@ describe("statements of many rows (one trigger call per statement)", () => {
     }
   });
 
+  it("writes the same entries whether the rows change one statement each or in one statement (single-row and multi-row paths)", async () => {
+    // The same four changes, done row by row and as one statement each: entries are compared by
+    // what they record (operation, fields, chain), not by id.
+    const record = async (multi: boolean) => {
+      const tag = multi ? "Multi" : "Single";
+      const ids = await asActor(async (c) => {
+        const rows = [
+          [ORG, `${tag} A`],
+          [ORG2, `${tag} B`],
+        ];
+        const all: string[] = [];
+        if (multi) {
+          const r = await c.query(
+            "insert into app.patients (organization_id, first_name, last_name) select o::uuid, 'Path', l from unnest($1::text[], $2::text[]) as t(o, l) returning id",
+            [rows.map((x) => x[0]), rows.map((x) => x[1])],
+          );
+          all.push(...r.rows.map((x) => x.id));
+          await c.query("update app.patients set phone = '+1 555 0101' where id = any ($1)", [all]);
+          await c.query("update app.patients set phone = phone where id = any ($1)", [all]); // no-op: not logged
+          await c.query("delete from app.patients where id = any ($1)", [all]);
+        } else {
+          for (const [o, l] of rows) all.push((await c.query("insert into app.patients (organization_id, first_name, last_name) values ($1, 'Path', $2) returning id", [o, l])).rows[0].id);
+          for (const id of all) await c.query("update app.patients set phone = '+1 555 0101' where id = $1", [id]);
+          for (const id of all) await c.query("update app.patients set phone = phone where id = $1", [id]);
+          for (const id of all) await c.query("delete from app.patients where id = $1", [id]);
+        }
+        return all;
+      });
+      const r = await db.client.query(
+        "select operation, changed_fields, chain_id, organization_id from audit.log where table_name = 'patients' and row_id = any ($1) order by chain_id, operation, changed_fields",
+        [ids],
+      );
+      return r.rows;
+    };
+    const single = await record(false);
+    const multi = await record(true);
+    expect(single).toHaveLength(6);
+    expect(single.filter((x) => x.operation === "UPDATE").map((x) => x.changed_fields)).toEqual([["phone"], ["phone"]]);
+    expect(multi).toEqual(single);
+    for (const chain of [CHAIN, `org:${ORG2}`]) expect((await verify(chain)).valid).toBe(true);
+  });
+
+  it("audits an UPDATE that changes a row's id as the old row's and the new row's entries", async () => {
+    const [oldId, newId] = ["c2000000-0000-4000-8000-00000000a001", "c2000000-0000-4000-8000-00000000a002"];
+    await asActor(async (c) => {
+      await c.query("insert into app.patients (id, organization_id, first_name, last_name) values ($1, $2, 'Re', 'Keyed')", [oldId, ORG]);
+      await c.query("update app.patients set id = $2 where id = $1", [oldId, newId]);
+    });
+    const r = await db.client.query(
+      "select row_id, operation, 'first_name' = any (changed_fields) as full from audit.log where table_name = 'patients' and row_id = any ($1) order by operation, row_id",
+      [[oldId, newId]],
+    );
+    expect(r.rows).toEqual([
+      { row_id: oldId, operation: "INSERT", full: true },
+      { row_id: oldId, operation: "UPDATE", full: true },
+      { row_id: newId, operation: "UPDATE", full: true },
+    ]);
+    expect((await verify()).valid).toBe(true);
+  });
+
   it("audits a statement on a partition itself, reported as its parent table", async () => {
     const id = await asActor(async (c) => {
       const p = await c.query("insert into app.providers (organization_id, first_name, last_name) values ($1, 'Dir', 'Ect') returning id", [ORG]);
