@@ -17,7 +17,8 @@
  *
  * Table privileges in RLS-managed schemas are not resources here: the model has none (grants and
  * policies together: each table's privileges live in its policy file, sql/policies, applied by the
- * schema resource). A Grant of objectType "table" on such a schema would fight with those files (its
+ * schema resource, and restated one Grant per table and role by components/table-grants.ts after it).
+ * A Grant of objectType "table" on ALL TABLES of such a schema would fight with those files (its
  * create and update revoke and re-grant ALL TABLES IN SCHEMA, and a refresh reports per-table grants
  * as drift), so none is made, and no DefaultPrivileges for tables there either: a new table is dark
  * until its policy file grants it. Upgrading a stack deployed with the former bulk grants: before the

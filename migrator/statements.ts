@@ -17,6 +17,8 @@ export interface Statement {
   node: string;
   /** For a TransactionStmt: its kind (`TRANS_STMT_COMMIT`, ...). */
   transactionKind?: string;
+  /** The statement's parse tree (`{ GrantStmt: {...} }`), for readers that need more than its kind. */
+  tree: Record<string, unknown>;
 }
 
 export class SqlSyntaxError extends Error {
@@ -97,7 +99,7 @@ export async function splitStatements(text: string, file: string): Promise<State
     const startLine = lineAt(text, startChar);
     const node = Object.keys(s.stmt)[0] ?? "";
     const transactionKind = node === "TransactionStmt" ? String((s.stmt.TransactionStmt as { kind?: string }).kind ?? "") : undefined;
-    out.push({ sql, startLine, line: startLine + lineAt(sql, firstToken(sql)) - 1, node, transactionKind });
+    out.push({ sql, startLine, line: startLine + lineAt(sql, firstToken(sql)) - 1, node, transactionKind, tree: s.stmt });
   }
   return out;
 }
