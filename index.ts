@@ -1,6 +1,6 @@
 /**
  * phi-db: the Pulumi program. Composes the components in one direction:
- * config -> keys -> network/database/backups/buckets -> access model -> schema (migrations).
+ * config -> keys -> network/database/backups/buckets/monitoring -> access model -> schema (migrations).
  *
  * `environment: local` has no AWS: no provider and no AWS resource is created for it.
  */
@@ -11,10 +11,14 @@ import { Buckets } from "./components/buckets";
 import { parseStackConfig, PROJECT, runRules, stackSettings } from "./components/config";
 import { Database } from "./components/database";
 import { Keys } from "./components/keys";
+import { Monitoring } from "./components/monitoring";
 import { AccessModelComponent } from "./components/access";
 import { Network } from "./components/network";
 import { DatabaseSchema } from "./components/schema";
-import { loadAccessModel, requestRoles, requiredExtensions, rlsSchemas } from "./migrator/access-model";
+import { TableGrants } from "./components/table-grants";
+import { loadAccessModel, policyGranteeRoles, requestRoles, requiredExtensions, rlsSchemas } from "./migrator/access-model";
+import { loadProject } from "./migrator/files";
+import { policyTableGrants } from "./migrator/policy-grants";
 
 const config = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
 
@@ -36,6 +40,12 @@ interface InfraOutputs {
   dbSecurityGroupId: pulumi.Output<string>;
   dbSubnetGroupName: pulumi.Output<string>;
   dbParameterGroupName: pulumi.Output<string>;
+  /** The DR-region subnet group, security group and parameter group a restore there uses (when phi-db:drVpcId is set). */
+  drDbSubnetGroupName?: pulumi.Output<string>;
+  drDbSecurityGroupId?: pulumi.Output<string>;
+  drDbParameterGroupName?: pulumi.Output<string>;
+  /** SNS topic of the CloudWatch alarms and RDS events. */
+  alarmTopicArn: pulumi.Output<string>;
   kmsKeyArns: pulumi.Output<Record<string, string>>;
   bucketNames: pulumi.Output<Record<string, string>>;
   backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; drAutomatedBackupsArn: string | null; restoreTestingPlanName: string | null }>;
@@ -54,6 +64,7 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
   const primary = new aws.Provider("aws-primary", { region: infra.region, allowedAccountIds: [infra.accountId], defaultTags });
   const dr = new aws.Provider("aws-dr", { region: infra.drRegion, allowedAccountIds: [infra.accountId], defaultTags });
   const inPrimary = { providers: { aws: primary } };
+  const alarmTopic = { topicName: `${identifier}-alarms`, alarmNamePrefix: `${identifier}-` };
 
   const keys = new Keys(
     "keys",
@@ -64,6 +75,8 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
       drRegion: infra.drRegion,
       drProvider: dr,
       databaseLogGroupPrefix: `/aws/rds/instance/${identifier}/`,
+      drDatabaseLogGroupPrefix: `/aws/rds/instance/${identifier}-`,
+      alarmTopic,
       administratorArns: infra.administratorArns,
       deletionWindowInDays: infra.keyDeletionWindowDays,
       protect,
@@ -82,6 +95,21 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
     },
     inPrimary,
   );
+  // The DR region's own subnet group and security group, so a restore there is one command.
+  const drNetwork =
+    infra.drVpcId === null
+      ? undefined
+      : new Network(
+          "network-dr",
+          {
+            environment: env,
+            vpcId: infra.drVpcId,
+            subnetIds: infra.drPrivateSubnetIds,
+            allowedSecurityGroupIds: infra.drAllowedSecurityGroupIds,
+            allowedCidrBlocks: infra.drAllowedCidrBlocks,
+          },
+          { providers: { aws: dr } },
+        );
 
   const database = new Database(
     "database",
@@ -108,7 +136,7 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
       monitoringInterval: infra.monitoringIntervalSeconds,
       performanceInsightsRetentionPeriod: infra.performanceInsightsRetentionDays,
       logRetentionDays: infra.logRetentionDays,
-      secretRecoveryWindowDays: infra.secretRecoveryWindowDays,
+      masterPasswordRotationDays: infra.masterPasswordRotationDays,
       pgauditLog: infra.pgauditLog,
       pgauditRole: infra.pgauditRole,
       logMinDurationStatementMs: infra.logMinDurationStatementMs,
@@ -118,8 +146,7 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
       secretsKeyArn: keys.secretsKeyArn,
       subnetGroupName: network.subnetGroupName,
       securityGroupId: network.securityGroupId,
-      secretReplicaRegion: infra.crossRegionBackupReplication ? infra.drRegion : undefined,
-      secretReplicaKmsKeyArn: infra.crossRegionBackupReplication ? keys.drKeyArn : undefined,
+      drParameterGroup: drNetwork ? { provider: dr } : undefined,
       endpointHostOverride: infra.endpointHost,
       endpointPortOverride: infra.endpointPort,
     },
@@ -150,6 +177,31 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
           }
         : undefined,
       protect,
+    },
+    inPrimary,
+  );
+
+  const monitoring = new Monitoring(
+    "monitoring",
+    {
+      ...alarmTopic,
+      environment: env,
+      accountId: infra.accountId,
+      region: infra.region,
+      instanceIdentifier: database.instanceIdentifier,
+      parameterGroupName: database.parameterGroupName,
+      kmsKeyArn: keys.monitoringKeyArn,
+      endpoints: infra.alarmEndpoints,
+      thresholds: {
+        cpuUtilizationPercent: infra.alarmCpuUtilizationPercent,
+        freeStorageSpaceGb: infra.alarmFreeStorageSpaceGb,
+        freeableMemoryMb: infra.alarmFreeableMemoryMb,
+        swapUsageMb: infra.alarmSwapUsageMb,
+        databaseConnections: infra.alarmDatabaseConnections,
+        ioLatencyMs: infra.alarmIoLatencyMs,
+        diskQueueDepth: infra.alarmDiskQueueDepth,
+        maximumUsedTransactionIds: infra.alarmMaximumUsedTransactionIds,
+      },
     },
     inPrimary,
   );
@@ -194,11 +246,16 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
       dbSecurityGroupId: database.securityGroupId,
       dbSubnetGroupName: database.subnetGroupName,
       dbParameterGroupName: database.parameterGroupName,
+      drDbSubnetGroupName: drNetwork?.subnetGroupName,
+      drDbSecurityGroupId: drNetwork?.securityGroupId,
+      drDbParameterGroupName: database.drParameterGroupName,
+      alarmTopicArn: monitoring.topicArn,
       kmsKeyArns: pulumi.all({
         database: keys.databaseKeyArn,
         secrets: keys.secretsKeyArn,
         buckets: keys.bucketsKeyArn,
         backups: keys.backupsKeyArn,
+        monitoring: keys.monitoringKeyArn,
         dr: keys.drKeyArn,
       }),
       bucketNames: pulumi
@@ -245,6 +302,10 @@ export const dbResourceId = infra?.outputs.dbResourceId;
 export const dbSecurityGroupId = infra?.outputs.dbSecurityGroupId;
 export const dbSubnetGroupName = infra?.outputs.dbSubnetGroupName;
 export const dbParameterGroupName = infra?.outputs.dbParameterGroupName;
+export const drDbSubnetGroupName = infra?.outputs.drDbSubnetGroupName;
+export const drDbSecurityGroupId = infra?.outputs.drDbSecurityGroupId;
+export const drDbParameterGroupName = infra?.outputs.drDbParameterGroupName;
+export const alarmTopicArn = infra?.outputs.alarmTopicArn;
 export const kmsKeyArns = infra?.outputs.kmsKeyArns;
 export const bucketNames = infra?.outputs.bucketNames;
 export const backup = infra?.outputs.backup;
@@ -253,7 +314,8 @@ export const backup = infra?.outputs.backup;
  * The database layer on RDS: the access model (roles, schemas, extensions, grants as
  * @pulumi/postgresql resources, connected as the master user through the endpoint override when one
  * is set), then the schema resource (migrations, repeatables, checks), which connects as the
- * NOINHERIT `phi_migrator` login and runs everything as the NOLOGIN owner. The `local` stack has no
+ * NOINHERIT `phi_migrator` login and runs everything as the NOLOGIN owner, then one Grant per table
+ * privilege the policy files set (so each shows in the stack diff). The `local` stack has no
  * AWS; its database layer is run by `phi-db up --local` (npm start) with the same engine.
  */
 function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: pulumi.Output<string>) {
@@ -303,7 +365,15 @@ function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: p
     },
     { dependsOn: access.ready },
   );
-  return { access, schema };
+  // Each table privilege the policy files set, as its own Grant (after the schema resource has run them).
+  const policies = loadProject("sql", { environment: layer.environment, placeholders: layer.placeholders }).repeatables.filter((r) => r.kind === "policies");
+  const tableGrants = new TableGrants("table-grants", {
+    provider: access.provider,
+    databaseName: db.dbName,
+    schema,
+    grants: policyTableGrants(policies, policyGranteeRoles(model)),
+  });
+  return { access, schema, tableGrants };
 }
 
 const layer = infra ? databaseLayer(infra.database, infra.awsProvider, infra.secretsKeyArn) : undefined;

@@ -145,13 +145,14 @@ export function infrastructurePosture(env: string, stack: { config?: StackConfig
   const keyArn = (purpose: string) => (o.kmsKeyArns && typeof o.kmsKeyArns[purpose] === "string" ? (o.kmsKeyArns[purpose] as string) : undefined);
 
   // Keys
-  for (const purpose of ["database", "secrets", "buckets", "backups", "dr"]) {
+  for (const purpose of ["database", "secrets", "buckets", "backups", "monitoring", "dr"]) {
     const arn = keyArn(purpose);
     const what: Record<string, string> = {
       database: "database storage, snapshots, Performance Insights, database log groups",
-      secrets: "the database master password in Secrets Manager",
+      secrets: "the database master password and the login passwords in Secrets Manager",
       buckets: "the document, audit-export and access-log buckets",
       backups: "the AWS Backup vault",
+      monitoring: "the alarm topic (database alarms and events)",
       dr: `copies in the disaster-recovery region ${c.drRegion}`,
     };
     add("Encryption keys", `${purpose} key (customer-managed KMS) — used for ${what[purpose]}`, arn ?? `alias/phi-db/${env}/${purpose}`, arn ? "stack outputs" : "configuration");
@@ -172,7 +173,7 @@ export function infrastructurePosture(env: string, stack: { config?: StackConfig
   add("Database", "Standby in a second availability zone", yes(c.multiAz));
   add("Database", "Deletion protection", yes(c.deletionProtection));
   add("Database", "Automatic minor version upgrades (security fixes)", yes(c.autoMinorVersionUpgrade));
-  add("Database", "Master password", `random, in Secrets Manager under the secrets key; recovery window ${days(c.secretRecoveryWindowDays)}`);
+  add("Database", "Master password", `generated and kept by RDS in Secrets Manager under the secrets key, rotated every ${days(c.masterPasswordRotationDays)}`);
 
   // Backups and restore window
   const b = (o.backup ?? {}) as Outputs;

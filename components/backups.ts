@@ -251,6 +251,15 @@ export class Backups extends pulumi.ComponentResource {
           iamRoleArn: role.arn,
           // Restore into the instance's own private subnets and security group (never the default VPC)
           // and with its parameter group (TLS only, pgaudit, no bind values in logs), not the default one.
+          // Keys: AWS Backup's "Restore testing inferred metadata" page (docs.aws.amazon.com/aws-backup/
+          // latest/devguide/restore-testing-inferred-metadata.html) lists the overridable keys per
+          // resource type ("Amazon RDS instances" has a row of its own) and says the keys are not case
+          // sensitive; they are the RestoreDBInstance* parameter names (DBSubnetGroupName,
+          // VpcSecurityGroupIds, DBParameterGroupName), written lower-case here (case does not matter).
+          // The stored copy of that page consulted for this code did not show the RDS row itself, so
+          // `dbparametergroupname` rests on the API parameter name, not on the row: check the first
+          // restore job (`aws backup get-restore-job-metadata`; before any job,
+          // `aws backup get-restore-testing-inferred-metadata`). vpcsecuritygroupids takes a JSON list.
           restoreMetadataOverrides: {
             dbsubnetgroupname: rt.subnetGroupName,
             vpcsecuritygroupids: pulumi.output(rt.securityGroupId).apply((sg) => JSON.stringify([sg])),

@@ -519,6 +519,17 @@ const listOf = (re: RegExp, what: string) => ({
   says: `a list of distinct ${what}`,
 });
 const between = (lo: number, hi: number, unit = "") => ({ test: (v: number) => v >= lo && v <= hi, says: `${lo} to ${hi}${unit}` });
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const SG_ID = /^sg-[0-9a-f]{8,17}$/;
+/** Client CIDRs: private ranges only (the instance is never public). */
+const PRIVATE_CIDR_LIST = {
+  test: (v: string[]) => v.every(isPrivateCidr) && new Set(v).size === v.length,
+  says: "a list of distinct private IPv4 CIDRs (inside 10/8, 172.16/12, 192.168/16 or 100.64/10)",
+};
+/** Where alarm notifications may go: an email address (the recipient confirms) or an https:// endpoint. */
+const EMAIL = /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i;
+const HTTPS_URL = /^https:\/\/[^\s/]+\.[^\s/]+(\/\S*)?$/;
 
 /**
  * Every configuration key of the AWS infrastructure. Defaults are the strict (production) choice;
@@ -540,7 +551,7 @@ export const INFRA_SPEC = {
   drRegion: {
     kind: "string",
     allowed: { test: (v: string) => REGION.test(v), says: "an AWS region such as us-west-2" },
-    doc: "Disaster-recovery region: DR key, replicated backups, backup copies, bucket replicas, secret replica.",
+    doc: "Disaster-recovery region: DR key, replicated backups, backup copies, bucket replicas, the DR network (drVpcId).",
   } as KeySpec<string>,
   administratorArns: {
     kind: "stringList",
@@ -556,13 +567,13 @@ export const INFRA_SPEC = {
   // --- network
   vpcId: {
     kind: "string",
-    allowed: { test: (v: string) => /^vpc-[0-9a-f]{8,17}$/.test(v), says: "a VPC id (vpc-…)" },
+    allowed: { test: (v: string) => VPC_ID.test(v), says: "a VPC id (vpc-…)" },
     doc: "Existing VPC the database lives in.",
   } as KeySpec<string>,
   privateSubnetIds: {
     kind: "stringList",
     allowed: {
-      test: (v: string[]) => v.length >= 2 && listOf(/^subnet-[0-9a-f]{8,17}$/, "").test(v),
+      test: (v: string[]) => v.length >= 2 && listOf(SUBNET_ID, "").test(v),
       says: "at least two distinct private subnet ids (subnet-…) in different AZs",
     },
     doc: "Private subnets of the DB subnet group (RDS requires two AZs even for single-AZ instances).",
@@ -570,16 +581,13 @@ export const INFRA_SPEC = {
   allowedSecurityGroupIds: {
     kind: "stringList",
     default: [],
-    allowed: listOf(/^sg-[0-9a-f]{8,17}$/, "security group ids (sg-…)"),
+    allowed: listOf(SG_ID, "security group ids (sg-…)"),
     doc: "Client security groups allowed to reach port 5432.",
   } as KeySpec<string[]>,
   allowedCidrBlocks: {
     kind: "stringList",
     default: [],
-    allowed: {
-      test: (v: string[]) => v.every(isPrivateCidr) && new Set(v).size === v.length,
-      says: "a list of distinct private IPv4 CIDRs (inside 10/8, 172.16/12, 192.168/16 or 100.64/10)",
-    },
+    allowed: PRIVATE_CIDR_LIST,
     doc: "Client CIDRs allowed to reach port 5432 (private ranges only; the instance is never public).",
   } as KeySpec<string[]>,
   endpointHost: {
@@ -593,6 +601,34 @@ export const INFRA_SPEC = {
     allowed: { test: (v: number | null) => v === null || (v >= 1 && v <= 65535), says: "1 to 65535" },
     doc: "Override of the port clients connect to (set together with endpointHost).",
   } as KeySpec<number | null>,
+  // --- DR-region network (where a restore into drRegion lands)
+  drVpcId: {
+    kind: "string",
+    default: null,
+    allowed: { test: (v: string | null) => v === null || VPC_ID.test(v), says: "a VPC id (vpc-…) in drRegion" },
+    doc: "Existing VPC in drRegion to restore into: with it the stack creates a DB subnet group, a security group and the parameter group there (set together with drPrivateSubnetIds).",
+  } as KeySpec<string | null>,
+  drPrivateSubnetIds: {
+    kind: "stringList",
+    default: [],
+    allowed: {
+      test: (v: string[]) => v.length === 0 || (v.length >= 2 && listOf(SUBNET_ID, "").test(v)),
+      says: "none, or at least two distinct private subnet ids (subnet-…) of drVpcId in different AZs",
+    },
+    doc: "Private subnets of the DR-region DB subnet group (set together with drVpcId).",
+  } as KeySpec<string[]>,
+  drAllowedSecurityGroupIds: {
+    kind: "stringList",
+    default: [],
+    allowed: listOf(SG_ID, "security group ids (sg-…) of drVpcId"),
+    doc: "Client security groups in drVpcId allowed to reach port 5432 of a restored instance.",
+  } as KeySpec<string[]>,
+  drAllowedCidrBlocks: {
+    kind: "stringList",
+    default: [],
+    allowed: PRIVATE_CIDR_LIST,
+    doc: "Client CIDRs in drRegion allowed to reach port 5432 of a restored instance (private ranges only).",
+  } as KeySpec<string[]>,
   // --- database instance
   engineVersion: {
     kind: "string",
@@ -639,7 +675,7 @@ export const INFRA_SPEC = {
       test: (v: string) => /^[a-z][a-z0-9_]{0,62}$/.test(v) && !["postgres", "rdsadmin", "admin", "root", "rds_superuser"].includes(v),
       says: "a lower-case identifier other than postgres, rdsadmin, admin, root, rds_superuser",
     },
-    doc: "Master user name (its password is generated and kept in Secrets Manager).",
+    doc: "Master user name (RDS generates its password, keeps it in Secrets Manager and rotates it).",
   } as KeySpec<string>,
   caCertIdentifier: {
     kind: "string",
@@ -721,11 +757,11 @@ export const INFRA_SPEC = {
     doc: "`pgaudit.role`: object-audit role (the access model creates it and grants it on PHI tables).",
   } as KeySpec<string>,
   // --- secrets and keys
-  secretRecoveryWindowDays: {
+  masterPasswordRotationDays: {
     kind: "int",
-    default: 30,
-    allowed: between(7, 30, " days"),
-    doc: "Secrets Manager recovery window for the master secret (0 = immediate deletion is refused).",
+    default: 7,
+    allowed: between(1, 90, " days"),
+    doc: "Days between rotations of the RDS-managed master password (Secrets Manager managed rotation; RDS's own default is 7).",
   } as KeySpec<number>,
   keyDeletionWindowDays: {
     kind: "int",
@@ -821,6 +857,64 @@ export const INFRA_SPEC = {
     allowed: between(1, 36500, " days"),
     doc: "Default Object Lock retention of audit exports (2192 = 6 years, HIPAA documentation retention).",
   } as KeySpec<number>,
+  // --- monitoring (CloudWatch alarms and RDS events, to one SNS topic)
+  alarmEndpoints: {
+    kind: "stringList",
+    default: [],
+    allowed: {
+      test: (v: string[]) => v.every((e) => EMAIL.test(e) || HTTPS_URL.test(e)) && new Set(v).size === v.length,
+      says: "a list of distinct email addresses or https:// URLs",
+    },
+    doc: "Subscribers of the alarm topic: email addresses (each must confirm) and https:// endpoints (e.g. an on-call service; set the key with --secret if a URL holds a token).",
+  } as KeySpec<string[]>,
+  alarmCpuUtilizationPercent: {
+    kind: "int",
+    default: 80,
+    allowed: between(1, 100, " %"),
+    doc: "CPUUtilization alarm: average above this for 15 minutes.",
+  } as KeySpec<number>,
+  alarmFreeStorageSpaceGb: {
+    kind: "int",
+    default: 10,
+    allowed: between(1, 65536, " GiB"),
+    doc: "FreeStorageSpace alarm: below this many GiB (storage autoscaling did not keep up or reached maxAllocatedStorageGb); must be below allocatedStorageGb.",
+  } as KeySpec<number>,
+  alarmFreeableMemoryMb: {
+    kind: "int",
+    default: 256,
+    allowed: between(16, 1048576, " MiB"),
+    doc: "FreeableMemory alarm: below this many MiB for 15 minutes.",
+  } as KeySpec<number>,
+  alarmSwapUsageMb: {
+    kind: "int",
+    default: 256,
+    allowed: between(1, 1048576, " MiB"),
+    doc: "SwapUsage alarm: above this many MiB for 15 minutes.",
+  } as KeySpec<number>,
+  alarmDatabaseConnections: {
+    kind: "int",
+    default: 400,
+    allowed: between(1, 100000, ""),
+    doc: "DatabaseConnections alarm: above this many (about 80% of max_connections, which RDS derives from the instance memory).",
+  } as KeySpec<number>,
+  alarmIoLatencyMs: {
+    kind: "int",
+    default: 20,
+    allowed: between(1, 10000, " ms"),
+    doc: "ReadLatency and WriteLatency alarms: average above this many milliseconds for 15 minutes.",
+  } as KeySpec<number>,
+  alarmDiskQueueDepth: {
+    kind: "int",
+    default: 64,
+    allowed: between(1, 100000, ""),
+    doc: "DiskQueueDepth alarm: more outstanding I/O requests than this for 15 minutes.",
+  } as KeySpec<number>,
+  alarmMaximumUsedTransactionIds: {
+    kind: "int",
+    default: 1000000000,
+    allowed: between(100000000, 2000000000, ""),
+    doc: "MaximumUsedTransactionIDs alarm: transaction ids used since the oldest unfrozen one (wraparound stops writes at about 2.1 billion; vacuum is behind).",
+  } as KeySpec<number>,
 } as const;
 
 export interface InfraConfig {
@@ -835,6 +929,10 @@ export interface InfraConfig {
   allowedCidrBlocks: string[];
   endpointHost: string | null;
   endpointPort: number | null;
+  drVpcId: string | null;
+  drPrivateSubnetIds: string[];
+  drAllowedSecurityGroupIds: string[];
+  drAllowedCidrBlocks: string[];
   engineVersion: string;
   instanceClass: string;
   storageType: string;
@@ -855,7 +953,7 @@ export interface InfraConfig {
   idleInTransactionSessionTimeoutMs: number;
   pgauditLog: string;
   pgauditRole: string;
-  secretRecoveryWindowDays: number;
+  masterPasswordRotationDays: number;
   keyDeletionWindowDays: number;
   backupRetentionDays: number;
   backupWindow: string;
@@ -872,6 +970,15 @@ export interface InfraConfig {
   noncurrentVersionExpireDays: number;
   auditObjectLockMode: "COMPLIANCE" | "GOVERNANCE";
   auditObjectLockDays: number;
+  alarmEndpoints: string[];
+  alarmCpuUtilizationPercent: number;
+  alarmFreeStorageSpaceGb: number;
+  alarmFreeableMemoryMb: number;
+  alarmSwapUsageMb: number;
+  alarmDatabaseConnections: number;
+  alarmIoLatencyMs: number;
+  alarmDiskQueueDepth: number;
+  alarmMaximumUsedTransactionIds: number;
 }
 
 /** The default of an infrastructure key (for component args documented "Defaults to …"). */
@@ -891,6 +998,7 @@ export const PROD_FLOOR: Array<{ key: keyof InfraConfig; ok: (c: InfraConfig) =>
   { key: "backupVaultLockMode", ok: (c) => c.backupVaultLockMode === "compliance", says: "must be compliance in prod" },
   { key: "restoreTesting", ok: (c) => c.restoreTesting, says: "must be true in prod" },
   { key: "auditObjectLockMode", ok: (c) => c.auditObjectLockMode === "COMPLIANCE", says: "must be COMPLIANCE in prod" },
+  { key: "alarmEndpoints", ok: (c) => c.alarmEndpoints.length > 0, says: "must name at least one subscriber in prod (an alarm nobody receives protects nothing)" },
 ];
 
 /** Rules across keys, and the production floor. Throws ConfigError naming the offending key. */
@@ -918,8 +1026,27 @@ export function validateInfraRules(c: InfraConfig, env: EnvironmentName): void {
   if (c.backupVaultLockMode !== "none" && c.backupSnapshotRetentionDays < c.backupRetentionDays) {
     throw new ConfigError("backupSnapshotRetentionDays", `must be at least backupRetentionDays (${c.backupRetentionDays}) so the vault lock minimum fits every rule, got ${c.backupSnapshotRetentionDays}`);
   }
+  if (c.alarmFreeStorageSpaceGb >= c.allocatedStorageGb) {
+    throw new ConfigError("alarmFreeStorageSpaceGb", `must be less than allocatedStorageGb (${c.allocatedStorageGb}), or the alarm fires on a new instance, got ${c.alarmFreeStorageSpaceGb}`);
+  }
   if (env === "prod") {
     for (const f of PROD_FLOOR) if (!f.ok(c)) throw new ConfigError(f.key, `${f.says}, got ${JSON.stringify(c[f.key])}`);
+  }
+  // DR-region network: all or nothing, only with something to restore there, and reachable by someone.
+  if ((c.drVpcId === null) !== (c.drPrivateSubnetIds.length === 0)) {
+    throw new ConfigError(c.drVpcId === null ? "drVpcId" : "drPrivateSubnetIds", "drVpcId and drPrivateSubnetIds must be set together");
+  }
+  if (c.drVpcId === null) {
+    for (const k of ["drAllowedSecurityGroupIds", "drAllowedCidrBlocks"] as const) {
+      if (c[k].length > 0) throw new ConfigError(k, `needs drVpcId (the DR-region network it belongs to), got ${JSON.stringify(c[k])}`);
+    }
+  } else {
+    if (!c.crossRegionBackupReplication) {
+      throw new ConfigError("drVpcId", "needs crossRegionBackupReplication: true (without replicated backups there is nothing to restore in drRegion)");
+    }
+    if (c.drAllowedSecurityGroupIds.length === 0 && c.drAllowedCidrBlocks.length === 0) {
+      throw new ConfigError("drAllowedSecurityGroupIds", "expected at least one DR client security group or drAllowedCidrBlocks entry when drVpcId is set (otherwise nothing can reach a restored instance)");
+    }
   }
 }
 

@@ -1,11 +1,14 @@
 /**
- * The RDS PostgreSQL instance with its parameter group, Enhanced Monitoring role, CloudWatch log
- * groups (created here, before the instance, so they carry our retention and KMS key) and the
- * master credentials (a @pulumi/random password kept in Secrets Manager under the secrets CMK).
+ * The RDS PostgreSQL instance with its parameter group (and the same group in the DR region when a
+ * DR network exists), Enhanced Monitoring role, CloudWatch log groups (created here, before the
+ * instance, so they carry our retention and KMS key) and the master credentials.
  *
- * The password is a Pulumi secret from end to end: RandomPassword.result is secret, the instance's
- * `password` input/output and the SecretVersion's `secretString` are secret, and no output of
- * this component carries it in plaintext.
+ * Master credentials are RDS-managed (`manageMasterUserPassword`): RDS generates the password, keeps
+ * it in a Secrets Manager secret under the secrets CMK and rotates it (managed rotation, no Lambda) on
+ * the schedule of a SecretRotation on that secret. The program never generates the password; it reads
+ * the current one at deploy time (`masterPassword`, for the access model's provider), so a rotation
+ * between two deployments never breaks `pulumi up`. It is a Pulumi secret wherever it appears, and no
+ * output of this component carries it in plaintext.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -91,6 +94,34 @@ export function monitoringAssumeRolePolicy(accountId: string): string {
   });
 }
 
+/** The parameter group's arguments (the primary group and its DR-region twin are the same group). */
+export function parameterGroupArgs(environment: string, engineVersion: string, o: ParameterOptions): aws.rds.ParameterGroupArgs {
+  return {
+    family: parameterGroupFamily(engineVersion),
+    description: `phi-db ${environment}: TLS only, pgaudit, pg_stat_statements, pg_cron, no parameters in logs`,
+    parameters: postgresParameters(o),
+  };
+}
+
+/** The current password in an RDS-managed master secret (`{"username": …, "password": …}`). */
+export function passwordOfManagedSecret(secretString: string): string {
+  const v = JSON.parse(secretString) as { password?: unknown };
+  if (typeof v.password !== "string" || v.password === "") throw new Error("the RDS-managed master secret holds no password");
+  return v.password;
+}
+
+/**
+ * ARN of the instance's RDS-managed master secret. A preview of the switch from a program-generated
+ * password (an instance whose secret RDS has not created yet) sees none: the ARN is then unknown, as
+ * for a new instance. After an update RDS always reports it.
+ */
+export function managedSecretArn(identifier: string, secrets: Array<{ secretArn?: string }> | undefined, preview: boolean): string {
+  const arn = secrets?.[0]?.secretArn;
+  if (arn) return arn;
+  if (preview) return pulumi.unknown as unknown as string;
+  throw new Error(`${identifier}: RDS reported no master user secret although manageMasterUserPassword is on`);
+}
+
 /** CloudWatch log exports of the instance; each gets a log group created here first. */
 export const LOG_EXPORTS = ["postgresql", "upgrade"];
 
@@ -134,18 +165,16 @@ export interface DatabaseArgs extends ParameterOptions {
   performanceInsightsRetentionPeriod?: number;
   /** Retention of the RDS log groups in days. Defaults to the default of phi-db:logRetentionDays (2192). */
   logRetentionDays?: number;
-  /** Recovery window of the master secret in days. Defaults to the default of phi-db:secretRecoveryWindowDays (30). */
-  secretRecoveryWindowDays?: number;
+  /** Days between rotations of the RDS-managed master password. Defaults to the default of phi-db:masterPasswordRotationDays (7). */
+  masterPasswordRotationDays?: number;
   /** Storage, Performance Insights and log group key. */
   databaseKeyArn: pulumi.Input<string>;
-  /** Key of the master secret. */
+  /** Key of the RDS-managed master secret. */
   secretsKeyArn: pulumi.Input<string>;
   subnetGroupName: pulumi.Input<string>;
   securityGroupId: pulumi.Input<string>;
-  /** Replicate the master secret to this region under `secretReplicaKmsKeyArn`. Defaults to no replica. */
-  secretReplicaRegion?: string;
-  /** DR-region key of the secret replica (required with secretReplicaRegion). Defaults to none. */
-  secretReplicaKmsKeyArn?: pulumi.Input<string>;
+  /** Also create the parameter group in the DR region, through this provider (a restore there uses it). Defaults to none. */
+  drParameterGroup?: { provider: pulumi.ProviderResource };
   /** Host clients connect to instead of the RDS address (tunnel). Defaults to the instance address. */
   endpointHostOverride?: string | null;
   /** Port clients connect to instead of the RDS port (tunnel). Defaults to the instance port. */
@@ -165,9 +194,12 @@ export class Database extends pulumi.ComponentResource {
   public readonly connectPort: pulumi.Output<number>;
   public readonly dbName: pulumi.Output<string>;
   public readonly masterUsername: pulumi.Output<string>;
-  /** The master password: a Pulumi secret. Never export it as a stack output. */
+  /**
+   * The master password as the RDS-managed secret holds it now (read at deploy time; rotated by RDS):
+   * a Pulumi secret. Never export it as a stack output.
+   */
   public readonly masterPassword: pulumi.Output<string>;
-  /** Secrets Manager secret holding {engine, host, port, username, password, dbname}. */
+  /** The RDS-managed Secrets Manager secret holding {username, password}. */
   public readonly masterSecretArn: pulumi.Output<string>;
   public readonly instanceArn: pulumi.Output<string>;
   public readonly instanceIdentifier: pulumi.Output<string>;
@@ -176,10 +208,12 @@ export class Database extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly subnetGroupName: pulumi.Output<string>;
   public readonly parameterGroupName: pulumi.Output<string>;
+  /** The parameter group in the DR region (when `drParameterGroup` was given). */
+  public readonly drParameterGroupName?: pulumi.Output<string>;
   public readonly logGroupNames: pulumi.Output<string>[];
   public readonly instance: aws.rds.Instance;
   public readonly parameterGroup: aws.rds.ParameterGroup;
-  public readonly masterSecret: aws.secretsmanager.Secret;
+  public readonly masterSecretRotation: aws.secretsmanager.SecretRotation;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("phi-db:database:Database", name, {}, opts);
@@ -188,15 +222,12 @@ export class Database extends pulumi.ComponentResource {
     const masterUsername = args.masterUsername ?? infraDefault("masterUsername");
     const deletionProtection = args.deletionProtection ?? infraDefault("deletionProtection");
 
-    this.parameterGroup = new aws.rds.ParameterGroup(
-      `${name}-params`,
-      {
-        family: parameterGroupFamily(engineVersion),
-        description: `phi-db ${args.environment}: TLS only, pgaudit, pg_stat_statements, pg_cron, no parameters in logs`,
-        parameters: postgresParameters(args),
-      },
-      { parent: this },
-    );
+    const groupArgs = parameterGroupArgs(args.environment, engineVersion, args);
+    this.parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, groupArgs, { parent: this });
+    if (args.drParameterGroup) {
+      const dr = new aws.rds.ParameterGroup(`${name}-dr-params`, groupArgs, { parent: this, provider: args.drParameterGroup.provider });
+      this.drParameterGroupName = dr.name;
+    }
 
     const monitoringRole = new aws.iam.Role(
       `${name}-monitoring`,
@@ -225,22 +256,6 @@ export class Database extends pulumi.ComponentResource {
         ),
     );
 
-    const password = new random.RandomPassword(
-      `${name}-master-password`,
-      {
-        length: 40,
-        special: true,
-        // URL-safe specials only: the password may end up in a connection string.
-        overrideSpecial: "-_.~",
-        minLower: 2,
-        minUpper: 2,
-        minNumeric: 2,
-        minSpecial: 2,
-      },
-      { parent: this, additionalSecretOutputs: ["result"] },
-    );
-    this.masterPassword = pulumi.secret(password.result);
-
     const finalSnapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, { parent: this });
 
     this.instance = new aws.rds.Instance(
@@ -252,7 +267,9 @@ export class Database extends pulumi.ComponentResource {
         instanceClass: args.instanceClass ?? infraDefault("instanceClass"),
         dbName: args.databaseName,
         username: masterUsername,
-        password: this.masterPassword,
+        // RDS generates the password and keeps it in Secrets Manager under our key (never aws/secretsmanager).
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: args.secretsKeyArn,
         port: POSTGRES_PORT,
         // storage
         storageType: args.storageType ?? infraDefault("storageType"),
@@ -293,39 +310,30 @@ export class Database extends pulumi.ComponentResource {
       {
         parent: this,
         protect: deletionProtection,
+        // A password in state from before the switch to the RDS-managed secret stays a secret.
         additionalSecretOutputs: ["password"],
         dependsOn: [...logGroups, monitoringPolicy],
       },
     );
 
-    this.masterSecret = new aws.secretsmanager.Secret(
-      `${name}-master`,
+    const secretArn = this.instance.masterUserSecrets.apply((secrets) => managedSecretArn(args.identifier, secrets, pulumi.runtime.isDryRun()));
+    // Managed rotation: RDS rotates its own secret, no Lambda (rotationLambdaArn stays unset). Not
+    // immediately: a rotation during this deployment would change the password the access model's
+    // provider has just read.
+    this.masterSecretRotation = new aws.secretsmanager.SecretRotation(
+      `${name}-master-rotation`,
       {
-        name: `phi-db/${args.environment}/rds/${masterUsername}`,
-        description: `phi-db ${args.environment}: master credentials of ${args.identifier}`,
-        kmsKeyId: args.secretsKeyArn,
-        recoveryWindowInDays: args.secretRecoveryWindowDays ?? infraDefault("secretRecoveryWindowDays"),
-        replicas:
-          args.secretReplicaRegion !== undefined
-            ? [{ region: args.secretReplicaRegion, kmsKeyId: args.secretReplicaKmsKeyArn }]
-            : undefined,
+        secretId: secretArn,
+        rotationRules: { automaticallyAfterDays: args.masterPasswordRotationDays ?? infraDefault("masterPasswordRotationDays") },
+        rotateImmediately: false,
       },
       { parent: this },
     );
-    new aws.secretsmanager.SecretVersion(
-      `${name}-master`,
-      {
-        secretId: this.masterSecret.id,
-        secretString: pulumi.secret(
-          pulumi
-            .all([this.instance.address, this.instance.port, this.masterPassword, this.instance.identifier])
-            .apply(([host, port, pw, id]) =>
-              JSON.stringify({ engine: "postgres", host, port, username: masterUsername, password: pw, dbname: args.databaseName, dbInstanceIdentifier: id }),
-            ),
-        ),
-      },
-      { parent: this, additionalSecretOutputs: ["secretString"] },
-    );
+    // The current password, read when the program runs (every preview and up), so the access model
+    // always connects with what RDS rotated to. Invoke results are not kept in state; the value is a
+    // secret wherever it flows (the provider's configuration).
+    const current = aws.secretsmanager.getSecretVersionOutput({ secretId: secretArn }, { parent: this });
+    this.masterPassword = pulumi.secret(current.secretString.apply(passwordOfManagedSecret));
 
     this.address = this.instance.address;
     this.port = this.instance.port;
@@ -334,7 +342,7 @@ export class Database extends pulumi.ComponentResource {
     this.connectPort = args.endpointPortOverride ? pulumi.output(args.endpointPortOverride) : this.instance.port;
     this.dbName = pulumi.output(args.databaseName);
     this.masterUsername = pulumi.output(masterUsername);
-    this.masterSecretArn = this.masterSecret.arn;
+    this.masterSecretArn = secretArn;
     this.instanceArn = this.instance.arn;
     this.instanceIdentifier = this.instance.identifier;
     this.resourceId = this.instance.resourceId;
@@ -354,6 +362,7 @@ export class Database extends pulumi.ComponentResource {
       instanceArn: this.instanceArn,
       resourceId: this.resourceId,
       parameterGroupName: this.parameterGroupName,
+      drParameterGroupName: this.drParameterGroupName,
     });
   }
 }

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { infraDefault, partitionOf } from "./config";
 
 /** Purposes of the primary-region keys. */
-export const KEY_PURPOSES = ["database", "secrets", "buckets", "backups"] as const;
+export const KEY_PURPOSES = ["database", "secrets", "buckets", "backups", "monitoring"] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number] | "dr";
 
 /** Actions a key administrator may take: manage the key, never encrypt/decrypt with it. */
@@ -129,6 +129,46 @@ export function s3LogDeliveryStatement(accountId: string): PolicyStatement {
   };
 }
 
+/** The alarm topic and the alarms publishing to it (names are fixed up front, so the key policy can name them). */
+export interface AlarmTopicNames {
+  /** Name of the SNS topic, e.g. `phi-db-prod-alarms`. */
+  topicName: string;
+  /** Prefix of every CloudWatch alarm name, e.g. `phi-db-prod-`. */
+  alarmNamePrefix: string;
+}
+
+/**
+ * CloudWatch alarms and RDS event notifications publish to an SSE-KMS topic only if their service
+ * principal may use the topic's key (SNS calls KMS on their behalf). Both are bound to our topic by
+ * SNS's encryption context; CloudWatch also to this account's alarms of the stack by `aws:SourceArn`.
+ */
+export function alarmPublisherStatements(accountId: string, region: string, names: AlarmTopicNames): PolicyStatement[] {
+  const partition = partitionOf(region);
+  const topicArn = `arn:${partition}:sns:${region}:${accountId}:${names.topicName}`;
+  const onlyOurTopic = { "kms:EncryptionContext:aws:sns:topicArn": topicArn };
+  return [
+    {
+      Sid: "CloudWatchAlarmsPublishToAlarmTopic",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+      Condition: {
+        StringEquals: { ...onlyOurTopic, "aws:SourceAccount": accountId },
+        ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${names.alarmNamePrefix}*` },
+      },
+    },
+    {
+      Sid: "RdsEventsPublishToAlarmTopic",
+      Effect: "Allow",
+      Principal: { Service: "events.rds.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+      Condition: { StringEquals: onlyOurTopic },
+    },
+  ];
+}
+
 export interface KeysArgs {
   /** Environment name, used in descriptions and aliases (`alias/phi-db/<environment>/<purpose>`). */
   environment: string;
@@ -139,6 +179,10 @@ export interface KeysArgs {
   drProvider: pulumi.ProviderResource;
   /** Log group name prefix the database key serves, e.g. `/aws/rds/instance/phi-db-prod/`. */
   databaseLogGroupPrefix: string;
+  /** Log group name prefix the DR key serves (instances restored there), e.g. `/aws/rds/instance/phi-db-prod-`. */
+  drDatabaseLogGroupPrefix: string;
+  /** The alarm topic (and its alarms) the monitoring key serves. */
+  alarmTopic: AlarmTopicNames;
   /** IAM principals that administer (not use) the keys. Defaults to none (account root only). */
   administratorArns?: string[];
   /** KMS deletion window in days. Defaults to the default of phi-db:keyDeletionWindowDays (30). */
@@ -151,13 +195,15 @@ export interface KeysArgs {
 export class Keys extends pulumi.ComponentResource {
   /** Storage, Performance Insights, snapshots and the RDS log groups. */
   public readonly databaseKeyArn: pulumi.Output<string>;
-  /** The master secret in Secrets Manager. */
+  /** Secrets Manager: the RDS-managed master secret and the access model's login secrets. */
   public readonly secretsKeyArn: pulumi.Output<string>;
   /** SSE-KMS of the documents, audit-export and access-log buckets. */
   public readonly bucketsKeyArn: pulumi.Output<string>;
   /** The AWS Backup vault. */
   public readonly backupsKeyArn: pulumi.Output<string>;
-  /** DR region: replicated backups, DR vault, bucket replicas, secret replica. */
+  /** The alarm topic (SNS): CloudWatch alarms and RDS event notifications. */
+  public readonly monitoringKeyArn: pulumi.Output<string>;
+  /** DR region: replicated backups, DR vault, bucket replicas; an instance restored there (its master secret, its log groups). */
   public readonly drKeyArn: pulumi.Output<string>;
   public readonly keys: Record<KeyPurpose, aws.kms.Key>;
   public readonly aliases: Record<KeyPurpose, aws.kms.Alias>;
@@ -177,14 +223,21 @@ export class Keys extends pulumi.ComponentResource {
       secrets: keyPolicy({ ...base, region: args.region, viaServices: ["secretsmanager"] }),
       buckets: keyPolicy({ ...base, region: args.region, viaServices: ["s3"], servicePrincipalStatements: [s3LogDeliveryStatement(args.accountId)] }),
       backups: keyPolicy({ ...base, region: args.region, viaServices: ["backup"] }),
-      dr: keyPolicy({ ...base, region: args.drRegion, viaServices: ["backup", "rds", "s3", "secretsmanager"], servicePrincipalStatements: [s3LogDeliveryStatement(args.accountId)] }),
+      monitoring: keyPolicy({ ...base, region: args.region, viaServices: ["sns"], servicePrincipalStatements: alarmPublisherStatements(args.accountId, args.region, args.alarmTopic) }),
+      dr: keyPolicy({
+        ...base,
+        region: args.drRegion,
+        viaServices: ["backup", "rds", "s3", "secretsmanager"],
+        servicePrincipalStatements: [s3LogDeliveryStatement(args.accountId), logsServiceStatement(args.accountId, args.drRegion, args.drDatabaseLogGroupPrefix)],
+      }),
     };
     const descriptions: Record<KeyPurpose, string> = {
       database: "RDS storage, snapshots, Performance Insights and RDS log groups",
-      secrets: "Secrets Manager: database master credentials",
+      secrets: "Secrets Manager: database master credentials (RDS-managed) and login secrets",
       buckets: "S3 SSE-KMS: documents, audit exports, access logs",
       backups: "AWS Backup vault",
-      dr: `DR region ${args.drRegion}: replicated backups, DR vault, bucket replicas, secret replica`,
+      monitoring: "SNS alarm topic: CloudWatch alarms and RDS event notifications",
+      dr: `DR region ${args.drRegion}: replicated backups, DR vault, bucket replicas, restored instances and their secrets and logs`,
     };
     const keys = {} as Record<KeyPurpose, aws.kms.Key>;
     const aliases = {} as Record<KeyPurpose, aws.kms.Alias>;
@@ -218,12 +271,14 @@ export class Keys extends pulumi.ComponentResource {
     this.secretsKeyArn = keys.secrets.arn;
     this.bucketsKeyArn = keys.buckets.arn;
     this.backupsKeyArn = keys.backups.arn;
+    this.monitoringKeyArn = keys.monitoring.arn;
     this.drKeyArn = keys.dr.arn;
     this.registerOutputs({
       databaseKeyArn: this.databaseKeyArn,
       secretsKeyArn: this.secretsKeyArn,
       bucketsKeyArn: this.bucketsKeyArn,
       backupsKeyArn: this.backupsKeyArn,
+      monitoringKeyArn: this.monitoringKeyArn,
       drKeyArn: this.drKeyArn,
     });
   }

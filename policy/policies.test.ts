@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { runProgram } from "../test/support/mocks";
 import { fromProgramRun, HarnessResource, PackConfig, runPolicies, validatePackConfig } from "./harness";
-import { deniesInsecureTransport, parameterGroupProblems, PhiPolicy, policies, PROD_ONLY, TYPES } from "./policies";
+import { deniesInsecureTransport, parameterGroupProblems, PhiPolicy, policies, PROD_ONLY, rotationIntervalDays, TYPES } from "./policies";
 
 const readConfig = (f: string) => JSON.parse(fs.readFileSync(path.join(__dirname, f), "utf8")) as PackConfig;
 const PROD = readConfig("prod.json");
@@ -102,8 +102,9 @@ describe("the mocked prod stack", () => {
       if (types.length === 0) continue;
       expect([p.name, r.evaluated[p.name]]).toEqual([p.name, prod.filter((x) => types.includes(x.type)).length]);
     }
-    expect(r.evaluated["cmk-backing-key-rotation-enabled"]).toBe(5);
-    expect(r.evaluated["rds-postgresql-force-ssl-pgaudit"]).toBe(3); // parameter group, instance, restore-test selection
+    expect(r.evaluated["cmk-backing-key-rotation-enabled"]).toBe(6);
+    expect(r.evaluated["secretsmanager-rotation-enabled-check"]).toBe(2); // the instance, the master secret's rotation
+    expect(r.evaluated["rds-postgresql-force-ssl-pgaudit"]).toBe(4); // parameter groups (primary and DR region), instance, restore-test selection
   });
 
   test("a policy that finds nothing of its kind evaluated nothing (resources of other types are not counted)", async () => {
@@ -270,15 +271,37 @@ const MUTATIONS: Record<string, Mutation[]> = {
     },
   ],
   "secretsmanager-using-cmk": [
-    { what: "aws/secretsmanager", mutate: (rs) => set(one(rs, TYPES.secret, "database-master"), { kmsKeyId: undefined }), expect: /kmsKeyId must name a customer-managed/ },
+    { what: "aws/secretsmanager", mutate: (rs) => set(one(rs, TYPES.secret, "access-phi_migrator-secret"), { kmsKeyId: undefined }), expect: /kmsKeyId must name a customer-managed/ },
     {
       what: "replica without key",
       mutate: (rs) => {
-        const s = one(rs, TYPES.secret, "database-master");
+        const s = one(rs, TYPES.secret, "access-phi_migrator-secret");
         set(s, { replicas: [{ region: "us-west-2" }] });
       },
       expect: /replicas\[0\]/,
     },
+    { what: "RDS-managed master secret under aws/secretsmanager", mutate: (rs) => set(instance(rs), { masterUserSecretKmsKeyId: undefined }), expect: /masterUserSecretKmsKeyId must name a customer-managed KMS key \(got null/ },
+    { what: "RDS-managed master secret under the AWS-managed alias", mutate: (rs) => set(instance(rs), { masterUserSecretKmsKeyId: "alias/aws/secretsmanager" }), expect: /masterUserSecretKmsKeyId must name a customer-managed/ },
+  ],
+  "secretsmanager-rotation-enabled-check": [
+    {
+      what: "a static master password in the stack",
+      mutate: (rs) => set(instance(rs), { manageMasterUserPassword: undefined, masterUserSecretKmsKeyId: undefined, password: "static-password-in-state" }),
+      expect: /manageMasterUserPassword must be true[\s\S]*password must not be set/,
+    },
+    { what: "rotation switched off", mutate: (rs) => set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationEnabled: false, rotationRules: undefined }), expect: /rotationEnabled must not be false/ },
+    {
+      what: "every 45 days",
+      mutate: (rs) => set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationRules: { automaticallyAfterDays: 45 } }),
+      expect: /at least every 30 days, got every 45/,
+      dev: { mutate: (rs) => set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationRules: { automaticallyAfterDays: 120 } }), expect: /at least every 90 days, got every 120/ },
+    },
+    {
+      what: "a rate() schedule too slow",
+      mutate: (rs) => set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationRules: { scheduleExpression: "rate(100 days)" } }),
+      expect: /at least every \d+ days, got every 100\./,
+    },
+    { what: "no schedule", mutate: (rs) => set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationRules: {} }), expect: /rotationRules must set automaticallyAfterDays/ },
   ],
   "cmk-backing-key-rotation-enabled": [{ what: "no rotation", mutate: (rs) => set(one(rs, TYPES.key, "keys-buckets"), { enableKeyRotation: false }), expect: /enableKeyRotation/ }],
   "kms-key-deletion-window": [{ what: "7 days", mutate: (rs) => set(one(rs, TYPES.key, "keys-database"), { deletionWindowInDays: 7 }), expect: /at least 30/ }],
@@ -446,6 +469,17 @@ describe("details", () => {
     expect(deniesInsecureTransport(stmt({ Effect: "Allow" }), "b")).toBe(false);
     expect(deniesInsecureTransport(stmt({ Resource: ["arn:aws:s3:::other", "arn:aws:s3:::other/*"] }), "b")).toBe(false);
     expect(deniesInsecureTransport("{not json", "b")).toBe(false);
+  });
+
+  test("rotationIntervalDays reads automaticallyAfterDays or a rate() expression; a cron() schedule is not judged", async () => {
+    expect(rotationIntervalDays({ automaticallyAfterDays: 7 })).toBe(7);
+    expect(rotationIntervalDays({ scheduleExpression: "rate(10 days)" })).toBe(10);
+    expect(rotationIntervalDays({ scheduleExpression: "rate(12 hours)" })).toBe(0.5);
+    expect(rotationIntervalDays({ scheduleExpression: "cron(0 4 ? * SUN *)" })).toBeUndefined();
+    expect(rotationIntervalDays(undefined)).toBeUndefined();
+    const rs = clone(prod);
+    set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationRules: { scheduleExpression: "cron(0 4 ? * SUN *)" } });
+    expect((await runPolicies([byName("secretsmanager-rotation-enabled-check")], rs, PROD)).violations).toEqual([]);
   });
 
   test("parameterGroupProblems names each missing setting", () => {

@@ -61,6 +61,7 @@ export const TYPES = {
   parameterGroup: "aws:rds/parameterGroup:ParameterGroup",
   backupsReplication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
   secret: "aws:secretsmanager/secret:Secret",
+  secretRotation: "aws:secretsmanager/secretRotation:SecretRotation",
   key: "aws:kms/key:Key",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   vault: "aws:backup/vault:Vault",
@@ -369,15 +370,79 @@ export const rdsAutomatedBackupsReplicated: PhiPolicy = {
 
 export const secretsmanagerUsingCmk: PhiPolicy = {
   name: "secretsmanager-using-cmk",
-  description: "Secrets Manager secrets (and their replicas) are encrypted with customer-managed KMS keys.",
+  description: "Secrets Manager secrets (and their replicas), and the master secrets RDS manages for instances, are encrypted with customer-managed KMS keys.",
   severity: "high",
   info: { awsConfigRule: "secretsmanager-using-cmk", prodOnly: false, summary: "database passwords are encrypted under our own KMS key" },
-  validateResource: validateResourceOfType(aws.secretsmanager.Secret, (secret, _args, report) => {
-    if (!isCustomerManagedKey(secret.kmsKeyId)) report(`kmsKeyId must name a customer-managed KMS key (got ${JSON.stringify(secret.kmsKeyId ?? null)}; unset means aws/secretsmanager).`);
-    for (const [i, r] of asArray(secret.replicas as Array<{ region?: string; kmsKeyId?: string }> | undefined).entries()) {
-      if (!isCustomerManagedKey(r.kmsKeyId)) report(`replicas[${i}] (${r.region ?? "?"}) must set kmsKeyId to a customer-managed key in that region.`);
-    }
-  }),
+  validateResource: [
+    validateResourceOfType(aws.secretsmanager.Secret, (secret, _args, report) => {
+      if (!isCustomerManagedKey(secret.kmsKeyId)) report(`kmsKeyId must name a customer-managed KMS key (got ${JSON.stringify(secret.kmsKeyId ?? null)}; unset means aws/secretsmanager).`);
+      for (const [i, r] of asArray(secret.replicas as Array<{ region?: string; kmsKeyId?: string }> | undefined).entries()) {
+        if (!isCustomerManagedKey(r.kmsKeyId)) report(`replicas[${i}] (${r.region ?? "?"}) must set kmsKeyId to a customer-managed key in that region.`);
+      }
+    }),
+    // The RDS-managed master secret is no Secret resource of the stack: its key is the instance's.
+    validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+      if (db.manageMasterUserPassword !== true) args.notApplicable("the master password is not RDS-managed");
+      if (!isCustomerManagedKey(db.masterUserSecretKmsKeyId)) {
+        report(`masterUserSecretKmsKeyId must name a customer-managed KMS key (got ${JSON.stringify(db.masterUserSecretKmsKeyId ?? null)}; unset means aws/secretsmanager).`);
+      }
+    }),
+  ],
+};
+
+export interface RotationConfig {
+  /** Most days allowed between two rotations (AWS Config: maximumAllowedRotationFrequency). */
+  maximumAllowedRotationFrequency: number;
+}
+export const ROTATION_DEFAULTS: RotationConfig = { maximumAllowedRotationFrequency: 30 };
+
+/** Days between rotations a rotation schedule means: automaticallyAfterDays, or a rate(N days|hours) expression; undefined for cron(). */
+export function rotationIntervalDays(rules: { automaticallyAfterDays?: number; scheduleExpression?: string } | undefined): number | undefined {
+  if (typeof rules?.automaticallyAfterDays === "number") return rules.automaticallyAfterDays;
+  const m = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(rules?.scheduleExpression ?? "");
+  if (!m) return undefined;
+  return m[2].startsWith("hour") ? Number(m[1]) / 24 : Number(m[1]);
+}
+
+export const secretsmanagerRotationEnabledCheck: PhiPolicy = {
+  name: "secretsmanager-rotation-enabled-check",
+  description:
+    "The database master credentials rotate: every RDS instance lets RDS manage its master password (no static password in the stack), and every rotation schedule in the stack is on and rotates at least every maximumAllowedRotationFrequency days. Scope: the master credentials and every SecretRotation; the access model's login secrets are not rotated and are not checked here (AWS Config's rule, which looks at every secret, reports them).",
+  severity: "high",
+  info: {
+    awsConfigRule: "secretsmanager-rotation-enabled-check",
+    prodOnly: false,
+    summary: "the database master password is changed automatically on a schedule, never a fixed password",
+  },
+  configSchema: {
+    properties: {
+      maximumAllowedRotationFrequency: {
+        type: "integer",
+        minimum: 1,
+        maximum: 365,
+        default: ROTATION_DEFAULTS.maximumAllowedRotationFrequency,
+        description: "Most days allowed between two rotations.",
+      },
+    },
+  },
+  validateResource: [
+    validateResourceOfType(aws.rds.Instance, (db, _args, report) => {
+      if (db.manageMasterUserPassword !== true) report("manageMasterUserPassword must be true: RDS then keeps the master password in Secrets Manager and rotates it (managed rotation).");
+      if (typeof db.password === "string" && db.password !== "") report("password must not be set: a master password written in the stack never rotates.");
+    }),
+    validateResourceOfType(aws.secretsmanager.SecretRotation, (rotation, args, report) => {
+      const { maximumAllowedRotationFrequency } = configOf(args, ROTATION_DEFAULTS);
+      if (rotation.rotationEnabled === false) {
+        report("rotationEnabled must not be false: it switches the secret's rotation off.");
+        return;
+      }
+      const rules = rotation.rotationRules as { automaticallyAfterDays?: number; scheduleExpression?: string } | undefined;
+      const days = rotationIntervalDays(rules);
+      if (days === undefined && /^cron\(/.test(rules?.scheduleExpression ?? "")) return; // a cron schedule: its frequency is not judged
+      if (days === undefined) report("rotationRules must set automaticallyAfterDays (or a rate() scheduleExpression).");
+      else if (days > maximumAllowedRotationFrequency) report(`the secret must rotate at least every ${maximumAllowedRotationFrequency} days, got every ${days}.`);
+    }),
+  ],
 };
 
 export const cmkBackingKeyRotationEnabled: PhiPolicy = {
@@ -788,6 +853,7 @@ export const policies: PhiPolicy[] = [
   rdsPostgresqlForceSslAndPgaudit,
   rdsAutomatedBackupsReplicated,
   secretsmanagerUsingCmk,
+  secretsmanagerRotationEnabledCheck,
   cmkBackingKeyRotationEnabled,
   kmsKeyDeletionWindow,
   cloudwatchLogGroupEncrypted,

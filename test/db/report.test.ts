@@ -230,10 +230,10 @@ describe("the prod report", () => {
     expect(pack.data!.kind).toBe("local evaluation");
     expect(pack.data!.source).toMatch(/^local evaluation: phi-db-hipaa@\d+\.\d+\.\d+ over the Pulumi program for stack prod under Pulumi mocks \(\d+ resources\), configuration policy\/prod\.json$/);
     expect(pack.data!.violations).toEqual([]);
-    expect(pack.data!.policies.length).toBe(26);
+    expect(pack.data!.policies.length).toBe(27);
     for (const p of pack.data!.policies) expect([p.name, p.enforcement, p.outcome]).toEqual([p.name, "mandatory", "passed"]);
     expect(pack.notVerified).toEqual([expect.stringMatching(/^not verified: that stack prod passed the pack when it was last previewed or deployed \(this is the pack run over this checkout's program under Pulumi mocks.*--policy-result/)]);
-    expect(r.json.summary).toContain("HIPAA policy pack: no violations — 26 policies passed (evaluated here over the program, not the deployed stack).");
+    expect(r.json.summary).toContain("HIPAA policy pack: no violations — 27 policies passed (evaluated here over the program, not the deployed stack).");
     expect(r.md).toMatch(/\| rds-storage-encrypted \| mandatory \| passed \| 0 \|/);
     expect(r.md).toContain("Violations: none.");
     // extensions the prod stack requires but this (local) server lacks are called out
@@ -264,7 +264,7 @@ describe("the prod report", () => {
     const r = await report(["--env", "prod", "--stack-outputs", file]);
     const infra = section<PostureData>(r.json, "infrastructure");
     const keys = infra.data!.facts.filter((f) => f.area === "Encryption keys" && f.fact.includes("key (customer-managed KMS)"));
-    expect(keys.map((k) => [k.value, k.source])).toEqual(["database", "secrets", "buckets", "backups", "dr"].map((p) => [run.outputs.kmsKeyArns[p], "stack outputs"]));
+    expect(keys.map((k) => [k.value, k.source])).toEqual(["database", "secrets", "buckets", "backups", "monitoring", "dr"].map((p) => [run.outputs.kmsKeyArns[p], "stack outputs"]));
     const docs = infra.data!.facts.find((f) => f.fact === "Documents (PHI files)")!;
     expect(docs).toEqual(expect.objectContaining({ value: run.outputs.bucketNames.documents, source: "stack outputs" }));
     expect(infra.data!.facts.find((f) => f.fact === "Backup vault")!.value).toBe(run.outputs.backup.vaultName);

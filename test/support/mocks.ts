@@ -107,8 +107,26 @@ export interface RunOptions {
   isolate?: (load: () => Promise<void>) => Promise<void>;
 }
 
+/** `type::name` of a mock urn (`urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`), to compare dependencies and parents. */
+export const urnKey = (urn: string): string => {
+  const parts = urn.split("::");
+  return `${parts[2].split("$").pop()}::${parts[3]}`;
+};
+
 /** Mock AWS account used for ARNs when the config names none. */
 export const MOCK_ACCOUNT = "123456789012";
+
+/**
+ * The password the mocked RDS-managed master secret holds: `aws.secretsmanager.getSecretVersion`
+ * returns it (as Secrets Manager would, `{"username": …, "password": …}`), so a test can search state
+ * and outputs for it.
+ */
+export const MOCK_MANAGED_MASTER_PASSWORD = "mock-rds-managed-master-password-Qq7-_";
+
+/** The ARN the mocked RDS instance reports for its managed master secret. */
+export function mockManagedSecretArn(region: string, account: string, identifier: string): string {
+  return `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${identifier}-AbCdEf`;
+}
 
 /** Reads `Pulumi.<stack>.yaml` and returns its `config:` map as raw YAML values. */
 export function readStackFile(stack: string, root = REPO_ROOT): Record<string, unknown> {
@@ -154,6 +172,7 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, region:
   const r = (inputs.region as string) ?? region;
   if (type === "aws:rds/instance:Instance") return `arn:aws:rds:${r}:${account}:db:${inputs.identifier ?? name}`;
   if (type === "aws:kms/key:Key") return `arn:aws:kms:${r}:${account}:key/${name}-key-id`;
+  if (type === "aws:sns/topic:Topic") return `arn:aws:sns:${r}:${account}:${inputs.name ?? name}`;
   return `arn:aws:${service}:${r}:${account}:${name}`;
 }
 
@@ -171,7 +190,11 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
     case "aws:rds/instance:Instance": {
       const address = `${inputs.identifier ?? name}.cmock0example.${region}.rds.amazonaws.com`;
       const port = inputs.port ?? 5432;
-      return { ...base, address, port, endpoint: `${address}:${port}`, resourceId: `db-MOCK${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}` };
+      // With manageMasterUserPassword RDS creates the master secret (under the given key, else aws/secretsmanager).
+      const masterUserSecrets = inputs.manageMasterUserPassword
+        ? [{ secretArn: mockManagedSecretArn(region, account, inputs.identifier ?? name), kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "alias/aws/secretsmanager", secretStatus: "active" }]
+        : [];
+      return { ...base, address, port, endpoint: `${address}:${port}`, resourceId: `db-MOCK${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`, masterUserSecrets };
     }
     case "aws:kms/key:Key":
       return { ...base, keyId: `${name}-key-id` };
@@ -297,6 +320,9 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
         },
         call(args) {
           calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
+          if (args.token === "aws:secretsmanager/getSecretVersion:getSecretVersion") {
+            return { ...args.inputs, arn: args.inputs.secretId, versionStages: ["AWSCURRENT"], secretString: JSON.stringify({ username: "mock-master", password: MOCK_MANAGED_MASTER_PASSWORD }) };
+          }
           return args.inputs;
         },
       },
@@ -312,9 +338,9 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
       for (const [k, v] of Object.entries(mod)) {
         if (v === undefined) continue;
         if (pulumi.Output.isInstance(v)) {
-          const out = v as import("@pulumi/pulumi").Output<unknown>;
-          const value = await new Promise<unknown>((resolve) => out.apply((x) => { resolve(x); return x; }));
-          outputs[k] = value;
+          // The SDK's own resolution, unknowns included (a preview's unknown output never runs an apply callback).
+          const out = v as import("@pulumi/pulumi").Output<unknown> & { promise(withUnknowns?: boolean): Promise<unknown> };
+          outputs[k] = await out.promise(true);
           if (await pulumi.isSecret(out)) secretOutputs.push(k);
         } else if (!(v instanceof pulumi.Resource)) {
           outputs[k] = v;

@@ -32,6 +32,11 @@ const MINIMAL: RawConfig = {
 
 const REQUIRED = ["accountId", "region", "drRegion", "vpcId", "privateSubnetIds"];
 
+/** A valid DR-region network. */
+const DR_VPC = "vpc-0fedcba9876543210";
+const DR_SUBNETS = JSON.stringify(["subnet-0fedcba9876543210", "subnet-0fedcba9876543211"]);
+const DR_SGS = JSON.stringify(["sg-0fedcba9876543210"]);
+
 function infra(overrides: RawConfig = {}, env: "dev" | "staging" | "prod" = "staging"): InfraConfig {
   const raw: RawConfig = { ...MINIMAL, "phi-db:environment": env, ...overrides };
   for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete raw[k];
@@ -52,6 +57,7 @@ describe("stack files", () => {
     expect(i.backupVaultLockMode).toBe("none");
     expect(i.restoreTesting).toBe(false);
     expect(i.bucketForceDestroy).toBe(true);
+    expect(i.drVpcId).toBeNull();
   });
 
   test("prod is strict", () => {
@@ -66,6 +72,9 @@ describe("stack files", () => {
     expect(i.bucketForceDestroy).toBe(false);
     expect(i.auditObjectLockMode).toBe("COMPLIANCE");
     expect(i.logRetentionDays).toBe(2192);
+    expect(i.alarmEndpoints.length).toBeGreaterThan(0);
+    expect(i.drVpcId).toMatch(/^vpc-/);
+    expect(i.drPrivateSubnetIds.length).toBeGreaterThanOrEqual(2);
     expect(i.drRegion).not.toBe(i.region);
   });
 
@@ -101,11 +110,17 @@ describe("defaults are the strict choice", () => {
     ["storageType", "gp3"],
     ["engineVersion", "17"],
     ["keyDeletionWindowDays", 30],
-    ["secretRecoveryWindowDays", 30],
+    ["masterPasswordRotationDays", 7],
     ["auditObjectLockMode", "COMPLIANCE"],
     ["logRetentionDays", 2192],
     ["endpointHost", null],
     ["endpointPort", null],
+    ["drVpcId", null],
+    ["drPrivateSubnetIds", []],
+    ["alarmEndpoints", []],
+    ["alarmCpuUtilizationPercent", 80],
+    ["alarmFreeStorageSpaceGb", 10],
+    ["alarmMaximumUsedTransactionIds", 1000000000],
   ] as Array<[keyof InfraConfig, unknown]>)("%s defaults to %p", (key, value) => {
     expect(c[key]).toEqual(value);
     expect(infraDefault(key)).toEqual(value);
@@ -148,6 +163,11 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ["endpointHost", "", /expected a non-empty string/],
   ["endpointPort", "70000", /1 to 65535/],
   ["endpointPort", "abc", /expected a whole number/],
+  ["drVpcId", "vpc-xyz", /expected a VPC id \(vpc-…\) in drRegion, got "vpc-xyz"/],
+  ["drPrivateSubnetIds", JSON.stringify(["subnet-0123456789abcdef0"]), /none, or at least two distinct private subnet ids/],
+  ["drPrivateSubnetIds", JSON.stringify(["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]), /none, or at least two distinct/],
+  ["drAllowedSecurityGroupIds", JSON.stringify(["sg-1"]), /security group ids \(sg-…\) of drVpcId/],
+  ["drAllowedCidrBlocks", JSON.stringify(["0.0.0.0/0"]), /private IPv4 CIDRs/],
   ["engineVersion", "14.9", /PostgreSQL version 15\/16\/17/],
   ["engineVersion", "latest", /PostgreSQL version/],
   ["instanceClass", "db.t4g.micro", /medium or larger/],
@@ -174,7 +194,8 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ["pgauditLog", "ddl,everything", /comma list of pgaudit classes/],
   ["pgauditLog", "none", /not none/],
   ["pgauditRole", "Audit Role", /lower-case role name/],
-  ["secretRecoveryWindowDays", "0", /7 to 30 days/],
+  ["masterPasswordRotationDays", "0", /1 to 90 days, got 0/],
+  ["masterPasswordRotationDays", "365", /1 to 90 days/],
   ["keyDeletionWindowDays", "3", /7 to 30 days/],
   ["backupRetentionDays", "0", /1 to 35 days/],
   ["backupRetentionDays", "36", /1 to 35 days/],
@@ -193,6 +214,18 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ["noncurrentVersionExpireDays", "0", /1 to 36500 days/],
   ["auditObjectLockMode", "compliance", /expected one of COMPLIANCE, GOVERNANCE/],
   ["auditObjectLockDays", "0", /1 to 36500 days/],
+  ["alarmEndpoints", JSON.stringify(["oncall"]), /a list of distinct email addresses or https:\/\/ URLs, got \["oncall"\]/],
+  ["alarmEndpoints", JSON.stringify(["http://hooks.example.com/alarm"]), /email addresses or https:\/\/ URLs/],
+  ["alarmEndpoints", JSON.stringify(["ops@example.com", "ops@example.com"]), /distinct/],
+  ["alarmEndpoints", "ops@example.com", /expected a list of strings/],
+  ["alarmCpuUtilizationPercent", "101", /1 to 100 %/],
+  ["alarmFreeStorageSpaceGb", "0", /1 to 65536 GiB/],
+  ["alarmFreeableMemoryMb", "8", /16 to 1048576 MiB/],
+  ["alarmSwapUsageMb", "0", /1 to 1048576 MiB/],
+  ["alarmDatabaseConnections", "0", /1 to 100000/],
+  ["alarmIoLatencyMs", "0", /1 to 10000 ms/],
+  ["alarmDiskQueueDepth", "lots", /expected a whole number/],
+  ["alarmMaximumUsedTransactionIds", "3000000000", /100000000 to 2000000000/],
 ];
 
 describe("each bad value gives its named error", () => {
@@ -229,6 +262,18 @@ describe("rules across keys", () => {
     ["force destroy outside local/dev", { "phi-db:bucketForceDestroy": "true" }, "bucketForceDestroy", /must be false in staging/],
     ["vault lock shorter than PITR", { "phi-db:backupSnapshotRetentionDays": "30" }, "backupSnapshotRetentionDays", /at least backupRetentionDays \(35\)/],
     ["aws:region disagreeing", { "aws:region": "us-east-1" }, "region", /must agree with aws:region/],
+    ["DR subnets without the DR VPC", { "phi-db:drPrivateSubnetIds": DR_SUBNETS }, "drVpcId", /drVpcId and drPrivateSubnetIds must be set together/],
+    ["DR VPC without DR subnets", { "phi-db:drVpcId": DR_VPC }, "drPrivateSubnetIds", /drVpcId and drPrivateSubnetIds must be set together/],
+    ["DR client groups without a DR network", { "phi-db:drAllowedSecurityGroupIds": DR_SGS }, "drAllowedSecurityGroupIds", /needs drVpcId/],
+    ["DR client CIDRs without a DR network", { "phi-db:drAllowedCidrBlocks": '["10.40.0.0/16"]' }, "drAllowedCidrBlocks", /needs drVpcId/],
+    ["a DR network nobody can reach", { "phi-db:drVpcId": DR_VPC, "phi-db:drPrivateSubnetIds": DR_SUBNETS }, "drAllowedSecurityGroupIds", /at least one DR client security group or drAllowedCidrBlocks/],
+    [
+      "a DR network without replicated backups to restore",
+      { "phi-db:drVpcId": DR_VPC, "phi-db:drPrivateSubnetIds": DR_SUBNETS, "phi-db:drAllowedSecurityGroupIds": DR_SGS, "phi-db:crossRegionBackupReplication": "false" },
+      "drVpcId",
+      /needs crossRegionBackupReplication: true/,
+    ],
+    ["free-storage alarm at the allocation", { "phi-db:allocatedStorageGb": "20", "phi-db:maxAllocatedStorageGb": "100", "phi-db:alarmFreeStorageSpaceGb": "20" }, "alarmFreeStorageSpaceGb", /less than allocatedStorageGb \(20\)/],
   ])("%s", (_what, overrides, key, words) => {
     const e = configError(() => infra(overrides));
     expect(e.key).toBe(key);
@@ -241,6 +286,10 @@ describe("rules across keys", () => {
     expect(infra({ "phi-db:allowedSecurityGroupIds": "[]", "phi-db:allowedCidrBlocks": '["10.1.0.0/16"]' }).allowedCidrBlocks).toEqual(["10.1.0.0/16"]);
     expect(infra({ "aws:region": "eu-central-1" }).region).toBe("eu-central-1");
     expect(infra({ "phi-db:bucketForceDestroy": "true" }, "dev").bucketForceDestroy).toBe(true);
+    const dr = infra({ "phi-db:drVpcId": DR_VPC, "phi-db:drPrivateSubnetIds": DR_SUBNETS, "phi-db:drAllowedCidrBlocks": '["10.40.0.0/16"]' });
+    expect([dr.drVpcId, dr.drPrivateSubnetIds, dr.drAllowedSecurityGroupIds, dr.drAllowedCidrBlocks]).toEqual([DR_VPC, JSON.parse(DR_SUBNETS), [], ["10.40.0.0/16"]]);
+    expect(infra({ "phi-db:allocatedStorageGb": "20", "phi-db:maxAllocatedStorageGb": "100", "phi-db:alarmFreeStorageSpaceGb": "19" }).alarmFreeStorageSpaceGb).toBe(19);
+    expect(infra({ "phi-db:alarmEndpoints": '["ops@example.com","https://events.example.com/hook/x"]' }).alarmEndpoints).toEqual(["ops@example.com", "https://events.example.com/hook/x"]);
   });
 });
 
@@ -255,6 +304,7 @@ describe("production floor", () => {
     backupVaultLockMode: "governance",
     restoreTesting: "false",
     auditObjectLockMode: "GOVERNANCE",
+    alarmEndpoints: "[]",
   };
 
   test("covers every floor entry", () => {

@@ -9,8 +9,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { monitoringAssumeRolePolicy, postgresParameters } from "../../components/database";
-import { KEY_ADMIN_ACTIONS, keyPolicy, logsServiceStatement, PolicyStatement, s3LogDeliveryStatement } from "../../components/keys";
+import { managedSecretArn, monitoringAssumeRolePolicy, parameterGroupArgs, passwordOfManagedSecret, postgresParameters } from "../../components/database";
+import { alarmPublisherStatements, KEY_ADMIN_ACTIONS, keyPolicy, logsServiceStatement, PolicyStatement, s3LogDeliveryStatement } from "../../components/keys";
+import { alarmTopicPolicy, instanceAlarms, subscriptionProtocol } from "../../components/monitoring";
+import { isUnknown } from "@pulumi/pulumi";
 
 const ACCOUNT = "123456789012";
 const ADMINS = ["arn:aws:iam::123456789012:role/key-admin", "arn:aws:iam::123456789012:role/break-glass"];
@@ -320,4 +322,112 @@ describe("postgresParameters", () => {
 test("snapshotSchedule starts two hours after the RDS backup window ends", () => {
   expect(snapshotSchedule("03:00-03:30")).toBe("cron(30 5 ? * * *)");
   expect(snapshotSchedule("22:30-23:00")).toBe("cron(0 1 ? * * *)");
+});
+
+describe("alarm topic: key statements and topic policy", () => {
+  const names = { topicName: "phi-db-prod-alarms", alarmNamePrefix: "phi-db-prod-" };
+  const topicArn = "arn:aws:sns:us-east-1:123456789012:phi-db-prod-alarms";
+
+  test("the publishers may use the monitoring key only for the stack's topic (SNS encryption context); CloudWatch only for the stack's alarms", () => {
+    const [cw, rds] = alarmPublisherStatements(ACCOUNT, "us-east-1", names);
+    expect(cw).toMatchObject({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"] });
+    expect(cw.Condition).toEqual({
+      StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": topicArn, "aws:SourceAccount": ACCOUNT },
+      ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:phi-db-prod-*" },
+    });
+    expect(rds).toMatchObject({ Principal: { Service: "events.rds.amazonaws.com" }, Condition: { StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": topicArn } } });
+    // never key administration, never use without a condition
+    for (const st of [cw, rds]) {
+      expect(st.Action).not.toContain("kms:*");
+      expect(Object.keys(st.Condition)).not.toHaveLength(0);
+    }
+    expect(alarmPublisherStatements(ACCOUNT, "us-gov-west-1", names)[0].Condition.ArnLike["aws:SourceArn"]).toMatch(/^arn:aws-us-gov:cloudwatch:us-gov-west-1:/);
+  });
+
+  test("snapshot: monitoring key policy", () => {
+    expect(keyPolicy({ accountId: ACCOUNT, region: "us-east-1", administratorArns: ADMINS, viaServices: ["sns"], servicePrincipalStatements: alarmPublisherStatements(ACCOUNT, "us-east-1", names) })).toMatchSnapshot();
+  });
+
+  const doc = alarmTopicPolicy({ topicArn, accountId: ACCOUNT, region: "us-east-1", alarmNamePrefix: "phi-db-prod-" });
+
+  test("only this account's alarms (by name prefix) and RDS resources publish; every service statement is confused-deputy guarded", () => {
+    expect(sid(doc, "CloudWatchAlarmsPublish").Condition).toEqual({
+      StringEquals: { "aws:SourceAccount": ACCOUNT },
+      ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:phi-db-prod-*" },
+    });
+    expect(sid(doc, "RdsEventsPublish").Condition).toEqual({ StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:*" } });
+    for (const st of doc.Statement) expect(st.Resource).toBe(topicArn);
+    for (const st of doc.Statement.filter((x) => x.Principal?.Service)) expect(st.Action).toBe("sns:Publish");
+    // nobody but the account itself may subscribe or change the topic, and nothing over plain HTTP
+    expect(doc.Statement.filter((x) => x.Effect === "Allow" && x.Principal?.AWS).map((x) => x.Principal.AWS)).toEqual(["arn:aws:iam::123456789012:root"]);
+    expect(sid(doc, "DenyInsecureTransport")).toMatchObject({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+  });
+
+  test("snapshot: topic policy", () => {
+    expect(doc).toMatchSnapshot();
+  });
+
+  test("subscribers: https URLs over https, everything else (email addresses) over email", () => {
+    expect(subscriptionProtocol("https://events.example.com/x")).toBe("https");
+    expect(subscriptionProtocol("ops@example.com")).toBe("email");
+  });
+});
+
+describe("instanceAlarms", () => {
+  const alarms = instanceAlarms({
+    cpuUtilizationPercent: 80,
+    freeStorageSpaceGb: 10,
+    freeableMemoryMb: 256,
+    swapUsageMb: 256,
+    databaseConnections: 400,
+    ioLatencyMs: 20,
+    diskQueueDepth: 64,
+    maximumUsedTransactionIds: 1000000000,
+  });
+  const bySlug = Object.fromEntries(alarms.map((a) => [a.slug, a]));
+
+  test("thresholds in the metric's own unit: bytes for storage and memory, seconds for latency", () => {
+    expect(bySlug["free-storage-space"].threshold).toBe(10 * 1024 ** 3);
+    expect(bySlug["freeable-memory"].threshold).toBe(256 * 1024 ** 2);
+    expect(bySlug["swap-usage"].threshold).toBe(256 * 1024 ** 2);
+    expect(bySlug["read-latency"].threshold).toBe(0.02);
+    expect(bySlug["write-latency"].threshold).toBe(0.02);
+    expect(bySlug["cpu-utilization"].threshold).toBe(80);
+    expect(bySlug["maximum-used-transaction-ids"].threshold).toBe(1000000000);
+  });
+
+  test("low resources alarm below the threshold, load above it; storage and wraparound at once, the rest when sustained for 15 minutes", () => {
+    for (const s of ["free-storage-space", "freeable-memory"]) expect(bySlug[s].comparisonOperator).toBe("LessThanThreshold");
+    for (const a of alarms.filter((x) => !["free-storage-space", "freeable-memory"].includes(x.slug))) expect([a.slug, a.comparisonOperator]).toEqual([a.slug, "GreaterThanThreshold"]);
+    expect([bySlug["free-storage-space"].evaluationPeriods, bySlug["maximum-used-transaction-ids"].evaluationPeriods]).toEqual([1, 1]);
+    for (const a of alarms.filter((x) => !["free-storage-space", "maximum-used-transaction-ids"].includes(x.slug))) expect([a.slug, a.period * a.evaluationPeriods]).toEqual([a.slug, 900]);
+    expect(new Set(alarms.map((a) => a.slug)).size).toBe(alarms.length);
+  });
+
+  test("snapshot", () => {
+    expect(alarms).toMatchSnapshot();
+  });
+});
+
+describe("the RDS-managed master secret", () => {
+  test("its ARN; unknown in a preview before RDS created it; an error after an update that reports none", () => {
+    expect(managedSecretArn("phi-db-prod", [{ secretArn: "arn:aws:secretsmanager:us-east-1:1:secret:rds!db-x" }], false)).toBe("arn:aws:secretsmanager:us-east-1:1:secret:rds!db-x");
+    expect(isUnknown(managedSecretArn("phi-db-prod", [], true))).toBe(true);
+    expect(isUnknown(managedSecretArn("phi-db-prod", undefined, true))).toBe(true);
+    expect(() => managedSecretArn("phi-db-prod", [], false)).toThrow("phi-db-prod: RDS reported no master user secret although manageMasterUserPassword is on");
+  });
+
+  test("the password is read from its JSON; a secret without one is an error, never an empty password", () => {
+    expect(passwordOfManagedSecret(JSON.stringify({ username: "phi_admin", password: "s3cr3t" }))).toBe("s3cr3t");
+    expect(() => passwordOfManagedSecret(JSON.stringify({ username: "phi_admin" }))).toThrow("the RDS-managed master secret holds no password");
+    expect(() => passwordOfManagedSecret(JSON.stringify({ username: "phi_admin", password: "" }))).toThrow(/holds no password/);
+  });
+});
+
+test("parameterGroupArgs: family from the engine version, the hardening parameters (the primary and DR-region groups share them)", () => {
+  const o = { databaseName: "phi", pgauditLog: "ddl,role,write", pgauditRole: "rds_pgaudit", logMinDurationStatementMs: 1000, idleInTransactionSessionTimeoutMs: 300000, rdsLogRetentionMinutes: 4320 };
+  const a = parameterGroupArgs("prod", "16.4", o);
+  expect(a.family).toBe("postgres16");
+  expect(a.parameters).toEqual(postgresParameters(o));
+  expect(a.description).toMatch(/^phi-db prod: TLS only/);
 });

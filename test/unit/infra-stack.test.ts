@@ -3,8 +3,9 @@
  * security-relevant property on both stacks, the dev/prod differences, secrets never in plaintext,
  * and no AWS at all for local.
  */
+import { isUnknown } from "@pulumi/pulumi";
 import { InfraConfig, parseStackConfig } from "../../components/config";
-import { isSecretWrapper, MockedResource, ProgramRun, runProgram } from "../support/mocks";
+import { isSecretWrapper, MOCK_MANAGED_MASTER_PASSWORD, mockManagedSecretArn, MockedResource, ProgramRun, runProgram } from "../support/mocks";
 
 /** A raw (engine-serialized) value with every secret-wrapped part dropped: what state keeps in plaintext. */
 function withoutSecrets(v: unknown): unknown {
@@ -30,6 +31,13 @@ const T = {
   password: "random:index/randomPassword:RandomPassword",
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  secretRotation: "aws:secretsmanager/secretRotation:SecretRotation",
+  pgProvider: "pulumi:providers:postgresql",
+  topic: "aws:sns/topic:Topic",
+  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  topicSubscription: "aws:sns/topicSubscription:TopicSubscription",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  eventSubscription: "aws:rds/eventSubscription:EventSubscription",
   replication: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
   vault: "aws:backup/vault:Vault",
   vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
@@ -95,13 +103,13 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
   describe("keys", () => {
     test("a CMK per purpose plus the DR key, rotated, 30-day deletion window, aliased", () => {
       const keys = run().ofType(T.key);
-      expect(keys.map((k) => k.name).sort()).toEqual(["keys-backups", "keys-buckets", "keys-database", "keys-dr", "keys-secrets"]);
+      expect(keys.map((k) => k.name).sort()).toEqual(["keys-backups", "keys-buckets", "keys-database", "keys-dr", "keys-monitoring", "keys-secrets"]);
       for (const k of keys) {
         expect(k.inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30, keyUsage: "ENCRYPT_DECRYPT", multiRegion: false, bypassPolicyLockoutSafetyCheck: false });
         expect(k.providerName).toBe(k.name === "keys-dr" ? "aws-dr" : "aws-primary");
       }
       expect(run().ofType(T.alias).map((a) => a.inputs.name).sort()).toEqual(
-        ["backups", "buckets", "database", "dr", "secrets"].map((p) => `alias/phi-db/${env}/${p}`),
+        ["backups", "buckets", "database", "dr", "monitoring", "secrets"].map((p) => `alias/phi-db/${env}/${p}`),
       );
     });
 
@@ -111,6 +119,7 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
         "keys-secrets": [`secretsmanager.${c().region}.amazonaws.com`],
         "keys-buckets": [`s3.${c().region}.amazonaws.com`],
         "keys-backups": [`backup.${c().region}.amazonaws.com`],
+        "keys-monitoring": [`sns.${c().region}.amazonaws.com`],
         "keys-dr": ["backup", "rds", "s3", "secretsmanager"].map((s) => `${s}.${c().drRegion}.amazonaws.com`),
       };
       for (const k of run().ofType(T.key)) {
@@ -126,6 +135,31 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
       }
       const logs = policyOf(run().get(T.key, "keys-database")).Statement.find((s: { Sid: string }) => s.Sid === "CloudWatchLogsForDatabaseLogGroups");
       expect(logs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]).toBe(`arn:aws:logs:${c().region}:${c().accountId}:log-group:/aws/rds/instance/phi-db-${env}/*`);
+      // the DR key: log groups of an instance restored in the DR region (phi-db-<env>-dr-…), in that region
+      const drLogs = policyOf(run().get(T.key, "keys-dr")).Statement.find((s: { Sid: string }) => s.Sid === "CloudWatchLogsForDatabaseLogGroups");
+      expect(drLogs.Principal).toEqual({ Service: `logs.${c().drRegion}.amazonaws.com` });
+      expect(drLogs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]).toBe(`arn:aws:logs:${c().drRegion}:${c().accountId}:log-group:/aws/rds/instance/phi-db-${env}-*`);
+    });
+
+    test("the monitoring key: CloudWatch alarms and RDS events may use it only for the stack's alarm topic", () => {
+      const topicArn = run().get(T.topic, "monitoring-alarms").state.arn;
+      expect(topicArn).toBe(`arn:aws:sns:${c().region}:${c().accountId}:phi-db-${env}-alarms`);
+      const bySid = Object.fromEntries(policyOf(run().get(T.key, "keys-monitoring")).Statement.map((s: { Sid: string }) => [s.Sid, s]));
+      expect(bySid.CloudWatchAlarmsPublishToAlarmTopic).toMatchObject({
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Condition: {
+          StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": topicArn, "aws:SourceAccount": c().accountId },
+          ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${c().region}:${c().accountId}:alarm:phi-db-${env}-*` },
+        },
+      });
+      expect(bySid.RdsEventsPublishToAlarmTopic).toMatchObject({
+        Principal: { Service: "events.rds.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Condition: { StringEquals: { "kms:EncryptionContext:aws:sns:topicArn": topicArn } },
+      });
+      // no other key admits these service principals
+      for (const k of run().ofType(T.key).filter((x) => x.name !== "keys-monitoring")) expect([k.name, k.inputs.policy.includes("cloudwatch.amazonaws.com") || k.inputs.policy.includes("events.rds")]).toEqual([k.name, false]);
     });
   });
 
@@ -143,7 +177,7 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
     });
 
     test("ingress: 5432/tcp only, from exactly the configured security groups and CIDRs", () => {
-      const rules = run().ofType(T.ingress);
+      const rules = run().ofType(T.ingress).filter((r) => r.providerName === "aws-primary");
       expect(rules).toHaveLength(c().allowedSecurityGroupIds.length + c().allowedCidrBlocks.length);
       for (const r of rules) {
         expect(r.inputs).toMatchObject({ ipProtocol: "tcp", fromPort: 5432, toPort: 5432, securityGroupId: "network-db-id" });
@@ -238,45 +272,45 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
   });
 
   describe("master credentials", () => {
-    const password = () => run().get(T.password, "database-master-password").state.result as string;
+    const inst = () => run().get(T.instance, "database-instance");
+    const secretArn = () => mockManagedSecretArn(c().region, c().accountId, `phi-db-${env}`);
 
-    test("a long random password", () => {
-      expect(run().get(T.password, "database-master-password").inputs).toMatchObject({ length: 40, special: true, minSpecial: 2 });
+    test("RDS generates the master password and keeps it in Secrets Manager under the secrets CMK (not aws/secretsmanager)", () => {
+      expect(inst().inputs).toMatchObject({ manageMasterUserPassword: true, masterUserSecretKmsKeyId: keyArn(run(), "secrets"), username: c().masterUsername });
+      expect(inst().inputs.masterUserSecretKmsKeyId).not.toMatch(/alias\/aws\//);
+      // the program never generates, sets or stores the master password itself
+      expect(inst().inputs.password).toBeUndefined();
+      expect(run().ofType(T.password).map((p) => p.name)).not.toContain("database-master-password");
+      expect(run().ofType(T.secret).filter((x) => x.name.startsWith("database-"))).toEqual([]);
+      expect(run().ofType(T.secretVersion).filter((x) => x.name.startsWith("database-"))).toEqual([]);
     });
 
-    test("kept in Secrets Manager under the secrets CMK (not aws/secretsmanager)", () => {
-      const s = run().get(T.secret, "database-master");
-      expect(s.inputs.kmsKeyId).toBe(keyArn(run(), "secrets"));
-      expect(s.inputs.kmsKeyId).not.toMatch(/alias\/aws\//);
-      expect(s.inputs.recoveryWindowInDays).toBe(c().secretRecoveryWindowDays);
-      const v = run().get(T.secretVersion, "database-master");
-      expect(v.inputs.secretId).toBe(s.id);
-      expect(JSON.parse(v.inputs.secretString)).toEqual({
-        engine: "postgres",
-        host: `phi-db-${env}.cmock0example.${c().region}.rds.amazonaws.com`,
-        port: 5432,
-        username: c().masterUsername,
-        password: password(),
-        dbname: "phi",
-        dbInstanceIdentifier: `phi-db-${env}`,
-      });
+    test("rotated by RDS (managed rotation, no Lambda) every masterPasswordRotationDays, not during the deployment that sets it", () => {
+      const rotation = run().get(T.secretRotation, "database-master-rotation");
+      expect(rotation.inputs).toEqual({ secretId: secretArn(), rotationRules: { automaticallyAfterDays: c().masterPasswordRotationDays }, rotateImmediately: false });
+      expect(rotation.inputs.rotationLambdaArn).toBeUndefined();
+      expect(rotation.providerName).toBe("aws-primary");
     });
 
-    test("the password is a Pulumi secret wherever it is an input", () => {
-      expect(run().get(T.instance, "database-instance").secretInputs).toContain("password");
-      expect(run().get(T.instance, "database-instance").inputs.password).toBe(password());
-      expect(run().get(T.secretVersion, "database-master").secretInputs).toContain("secretString");
+    test("the access model's provider connects with the password the managed secret holds now, read at deploy time through the primary provider, as a secret", () => {
+      const reads = run().calls.filter((x) => x.token === "aws:secretsmanager/getSecretVersion:getSecretVersion");
+      expect(reads.map((x) => x.inputs.secretId)).toEqual([secretArn()]);
+      expect(reads[0].provider).toMatch(/::aws-primary::/);
+      const pg = run().get(T.pgProvider, "access-provider");
+      expect(pg.inputs).toMatchObject({ username: c().masterUsername, password: MOCK_MANAGED_MASTER_PASSWORD, sslmode: "verify-full" });
+      expect(pg.secretInputs).toContain("password");
     });
 
-    test("no generated password (master, every login, the migrator's inside the schema connection) appears in a plaintext input or an output", () => {
-      const passwords = run().ofType(T.password).map((p) => ({ name: p.name, value: p.state.result as string }));
-      // the master password and one per password login of the access model (the migrator among them)
-      expect(passwords.map((p) => p.name)).toEqual(expect.arrayContaining(["database-master-password", "access-phi_migrator-password"]));
-      expect(passwords.length).toBeGreaterThanOrEqual(3);
-      for (const p of passwords) expect(p.value).toMatch(/^mock-password-/);
+    test("no password (the RDS-managed master password, every login, the migrator's inside the schema connection) appears in a plaintext input or an output", () => {
+      const logins = run().ofType(T.password).map((p) => ({ name: p.name, value: p.state.result as string }));
+      // one per password login of the access model (the migrator among them)
+      expect(logins.map((p) => p.name)).toEqual(expect.arrayContaining(["access-phi_migrator-password"]));
+      expect(logins.length).toBeGreaterThanOrEqual(2);
+      for (const p of logins) expect(p.value).toMatch(/^mock-password-/);
+      const passwords = [...logins, { name: "RDS-managed master password", value: MOCK_MANAGED_MASTER_PASSWORD }];
       // the migrator's password does reach the schema resource, inside its (secret) connection input
       const schema = run().get("pulumi-nodejs:dynamic/phi-db:DatabaseSchema", "schema");
-      const migrator = passwords.find((p) => p.name === "access-phi_migrator-password")!.value;
+      const migrator = logins.find((p) => p.name === "access-phi_migrator-password")!.value;
       expect(schema.inputs.connection.password).toBe(migrator);
       expect(schema.secretInputs).toContain("connection");
       // every input as the engine received it, secret-wrapped parts removed: no password left anywhere
@@ -291,6 +325,77 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
       const outputs = JSON.stringify(run().outputs);
       for (const p of passwords) expect([p.name, outputs.includes(p.value)]).toEqual([p.name, false]);
       expect(run().secretOutputs).toEqual([]);
+    });
+  });
+
+  describe("monitoring", () => {
+    const topicArn = () => run().get(T.topic, "monitoring-alarms").state.arn as string;
+
+    test("one alarm topic, encrypted with the monitoring CMK; only this account's alarms and RDS events may publish, never over plain HTTP", () => {
+      const topic = run().get(T.topic, "monitoring-alarms");
+      expect(topic.inputs).toMatchObject({ name: `phi-db-${env}-alarms`, kmsMasterKeyId: keyArn(run(), "monitoring") });
+      expect(topic.providerName).toBe("aws-primary");
+      const policy = run().get(T.topicPolicy, "monitoring-alarms");
+      expect(policy.inputs.arn).toBe(topicArn());
+      const bySid = Object.fromEntries(policyOf(policy).Statement.map((s: { Sid: string }) => [s.Sid, s]));
+      expect(Object.keys(bySid).sort()).toEqual(["AccountManagesTopic", "CloudWatchAlarmsPublish", "DenyInsecureTransport", "RdsEventsPublish"]);
+      expect(bySid.CloudWatchAlarmsPublish).toMatchObject({
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: topicArn(),
+        Condition: { StringEquals: { "aws:SourceAccount": c().accountId }, ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${c().region}:${c().accountId}:alarm:phi-db-${env}-*` } },
+      });
+      expect(bySid.RdsEventsPublish).toMatchObject({
+        Principal: { Service: "events.rds.amazonaws.com" },
+        Condition: { StringEquals: { "aws:SourceAccount": c().accountId }, ArnLike: { "aws:SourceArn": `arn:aws:rds:${c().region}:${c().accountId}:*` } },
+      });
+      expect(bySid.AccountManagesTopic.Principal).toEqual({ AWS: `arn:aws:iam::${c().accountId}:root` });
+      expect(bySid.DenyInsecureTransport).toMatchObject({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    });
+
+    test("every configured endpoint is subscribed (email)", () => {
+      const subs = run().ofType(T.topicSubscription);
+      expect(subs.map((x) => [x.inputs.protocol, x.inputs.endpoint]).sort()).toEqual(c().alarmEndpoints.map((e) => ["email", e]).sort());
+      for (const x of subs) expect(x.inputs.topic).toBe(topicArn());
+    });
+
+    test("alarms on the instance's metrics, with the configured thresholds, notifying the topic on alarm and on recovery", () => {
+      const alarms = run().ofType(T.alarm);
+      const GiB = 1024 ** 3;
+      const MiB = 1024 ** 2;
+      const byMetric = Object.fromEntries(alarms.map((a) => [a.inputs.metricName, a.inputs]));
+      expect(Object.keys(byMetric).sort()).toEqual(
+        ["CPUUtilization", "DatabaseConnections", "DiskQueueDepth", "FreeStorageSpace", "FreeableMemory", "MaximumUsedTransactionIDs", "ReadLatency", "SwapUsage", "WriteLatency"].sort(),
+      );
+      expect([byMetric.CPUUtilization.threshold, byMetric.CPUUtilization.comparisonOperator]).toEqual([c().alarmCpuUtilizationPercent, "GreaterThanThreshold"]);
+      expect([byMetric.FreeStorageSpace.threshold, byMetric.FreeStorageSpace.comparisonOperator, byMetric.FreeStorageSpace.statistic]).toEqual([c().alarmFreeStorageSpaceGb * GiB, "LessThanThreshold", "Minimum"]);
+      expect([byMetric.FreeableMemory.threshold, byMetric.FreeableMemory.comparisonOperator]).toEqual([c().alarmFreeableMemoryMb * MiB, "LessThanThreshold"]);
+      expect(byMetric.SwapUsage.threshold).toBe(c().alarmSwapUsageMb * MiB);
+      expect(byMetric.DatabaseConnections.threshold).toBe(c().alarmDatabaseConnections);
+      expect([byMetric.ReadLatency.threshold, byMetric.WriteLatency.threshold]).toEqual([c().alarmIoLatencyMs / 1000, c().alarmIoLatencyMs / 1000]);
+      expect(byMetric.DiskQueueDepth.threshold).toBe(c().alarmDiskQueueDepth);
+      expect([byMetric.MaximumUsedTransactionIDs.threshold, byMetric.MaximumUsedTransactionIDs.statistic]).toEqual([c().alarmMaximumUsedTransactionIds, "Maximum"]);
+      for (const a of alarms) {
+        expect(a.inputs).toMatchObject({ namespace: "AWS/RDS", dimensions: { DBInstanceIdentifier: `phi-db-${env}` }, alarmActions: [topicArn()], okActions: [topicArn()], treatMissingData: "missing" });
+        expect(a.inputs.name).toMatch(new RegExp(`^phi-db-${env}-[a-z-]+$`));
+        expect(a.inputs.datapointsToAlarm).toBe(a.inputs.evaluationPeriods);
+        expect(a.inputs.period * a.inputs.evaluationPeriods).toBeGreaterThanOrEqual(300);
+        expect(a.providerName).toBe("aws-primary");
+      }
+    });
+
+    test("RDS event subscriptions: the instance (failover, failure, maintenance, low storage, configuration changes...) and its parameter group", () => {
+      const instance = run().get(T.eventSubscription, "monitoring-instance-events");
+      expect(instance.inputs).toMatchObject({ snsTopic: topicArn(), sourceType: "db-instance", sourceIds: [`phi-db-${env}`], enabled: true });
+      // Security Hub RDS.20: maintenance, configuration change and failure at least
+      expect(instance.inputs.eventCategories).toEqual(expect.arrayContaining(["availability", "configuration change", "failover", "failure", "low storage", "maintenance", "recovery"]));
+      const params = run().get(T.eventSubscription, "monitoring-parameter-group-events");
+      // Security Hub RDS.21
+      expect(params.inputs).toMatchObject({ snsTopic: topicArn(), sourceType: "db-parameter-group", sourceIds: [run().get(T.params, "database-params").state.name], eventCategories: ["configuration change"] });
+    });
+
+    test("the topic ARN is a stack output", () => {
+      expect(run().outputs.alarmTopicArn).toBe(topicArn());
     });
   });
 
@@ -413,7 +518,7 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
         dbConnectPort: 5432,
         dbName: "phi",
         dbMasterUsername: c().masterUsername,
-        dbMasterSecretArn: run().get(T.secret, "database-master").state.arn,
+        dbMasterSecretArn: mockManagedSecretArn(c().region, c().accountId, `phi-db-${env}`),
         dbInstanceIdentifier: `phi-db-${env}`,
         dbSecurityGroupId: "network-db-id",
         kmsKeyArns: {
@@ -421,6 +526,7 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
           secrets: keyArn(run(), "secrets"),
           buckets: keyArn(run(), "buckets"),
           backups: keyArn(run(), "backups"),
+          monitoring: keyArn(run(), "monitoring"),
           dr: keyArn(run(), "dr"),
         },
       });
@@ -536,9 +642,41 @@ describe("dev and prod differ where the stack files say", () => {
     expect(runs.dev.outputs.bucketNames.documentsReplica).toBeUndefined();
   });
 
-  test("prod keeps a replica of the master secret in the DR region under the DR key", () => {
-    expect(runs.prod.get(T.secret, "database-master").inputs.replicas).toEqual([{ region: "us-west-2", kmsKeyId: keyArn(runs.prod, "dr") }]);
-    expect(runs.dev.get(T.secret, "database-master").inputs.replicas).toBeUndefined();
+  test("prod has a DR-region network to restore into (subnet group, security group, parameter group); dev has none", () => {
+    const p = cfg.prod;
+    const sg = runs.prod.get(T.subnetGroup, "network-dr-db");
+    expect([sg.providerName, sg.inputs.subnetIds]).toEqual(["aws-dr", p.drPrivateSubnetIds]);
+    const group = runs.prod.get(T.sg, "network-dr-db");
+    expect([group.providerName, group.inputs.vpcId]).toEqual(["aws-dr", p.drVpcId]);
+    expect(group.inputs.ingress ?? []).toEqual([]);
+    const rules = runs.prod.ofType(T.ingress).filter((r) => r.name.startsWith("network-dr-"));
+    expect(rules.map((r) => [r.providerName, r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4]).sort()).toEqual(
+      [...p.drAllowedSecurityGroupIds, ...p.drAllowedCidrBlocks].map((src) => ["aws-dr", "network-dr-db-id", 5432, 5432, src]).sort(),
+    );
+    // the DR parameter group is the primary one, in the DR region
+    const primary = runs.prod.get(T.params, "database-params");
+    const drParams = runs.prod.get(T.params, "database-dr-params");
+    expect(drParams.providerName).toBe("aws-dr");
+    expect(drParams.inputs).toEqual(primary.inputs);
+    expect(runs.prod.outputs).toMatchObject({ drDbSubnetGroupName: sg.state.name, drDbSecurityGroupId: "network-dr-db-id", drDbParameterGroupName: drParams.state.name });
+    // dev: no DR network at all
+    expect(runs.dev.resources.filter((r) => r.name.startsWith("network-dr") || r.name === "database-dr-params")).toEqual([]);
+    for (const k of ["drDbSubnetGroupName", "drDbSecurityGroupId", "drDbParameterGroupName"]) expect(runs.dev.outputs[k]).toBeUndefined();
+  });
+
+  test("no replica of the master secret: a restore in the DR region gets its own RDS-managed secret under the DR key", () => {
+    for (const env of ["dev", "prod"]) expect(runs[env].ofType(T.secret).filter((s) => (s.inputs.replicas ?? []).length > 0)).toEqual([]);
+  });
+
+  test("rotation and monitoring follow the stack files", () => {
+    const days = (env: string) => runs[env].get(T.secretRotation, "database-master-rotation").inputs.rotationRules.automaticallyAfterDays;
+    expect([days("dev"), days("prod")]).toEqual([30, 7]);
+    const subscribers = (env: string) => runs[env].ofType(T.topicSubscription).length;
+    expect([subscribers("dev"), subscribers("prod")]).toEqual([1, 2]);
+    const threshold = (env: string, metric: string) => runs[env].ofType(T.alarm).find((a) => a.inputs.metricName === metric)!.inputs.threshold;
+    expect([threshold("dev", "CPUUtilization"), threshold("prod", "CPUUtilization")]).toEqual([90, 80]);
+    expect([threshold("dev", "FreeStorageSpace"), threshold("prod", "FreeStorageSpace")]).toEqual([4 * 1024 ** 3, 20 * 1024 ** 3]);
+    expect([threshold("dev", "DatabaseConnections"), threshold("prod", "DatabaseConnections")]).toEqual([300, 1200]);
   });
 
   test("buckets: force-destroy only in dev; audit Object Lock compliance only in prod", () => {
@@ -566,6 +704,7 @@ describe("dev and prod differ where the stack files say", () => {
         "keys-buckets",
         "keys-database",
         "keys-dr",
+        "keys-monitoring",
         "keys-secrets",
       ].sort(),
     );
@@ -613,8 +752,36 @@ describe("variants", () => {
     expect(run.get(T.instance, "database-instance").inputs.engineVersion).toBe("16");
   });
 
+  test("a preview before RDS created the managed secret (first deploy, or the switch from a generated password) does not fail and reads no secret", async () => {
+    const run = await runProgram("dev", {
+      preview: true,
+      state: ({ type, inputs }) =>
+        type === T.instance
+          ? { ...inputs, arn: "arn:aws:rds:us-east-1:111111111111:db:phi-db-dev", address: "phi-db-dev.example", port: 5432, endpoint: "phi-db-dev.example:5432", resourceId: "db-PREVIEW", masterUserSecrets: [] }
+          : undefined,
+    });
+    expect(run.calls.filter((x) => x.token === "aws:secretsmanager/getSecretVersion:getSecretVersion")).toEqual([]);
+    expect(isUnknown(run.get(T.secretRotation, "database-master-rotation").inputs.secretId)).toBe(true);
+    expect(isUnknown(run.get(T.pgProvider, "access-provider").inputs.password)).toBe(true);
+    expect(isUnknown(run.outputs.dbMasterSecretArn)).toBe(true);
+  });
+
+  test("an https endpoint (an on-call service) is subscribed over https, its URL kept secret", async () => {
+    const url = "https://events.example-oncall.com/integration/abc123token/enqueue";
+    const run = await runProgram("dev", { overrides: { "phi-db:alarmEndpoints": ["ops@example.com", url] } });
+    const subs = run.ofType(T.topicSubscription);
+    expect(subs.map((x) => [x.inputs.protocol, x.inputs.endpoint])).toEqual([
+      ["email", "ops@example.com"],
+      ["https", url],
+    ]);
+    expect(subs[1].secretInputs).toContain("endpoint");
+    expect(JSON.stringify(withoutSecrets(subs[1].rawInputs))).not.toContain("abc123token");
+  });
+
   test("a bad value stops the program with the named error", async () => {
     await expect(runProgram("prod", { overrides: { "phi-db:deletionProtection": false } })).rejects.toThrow("config phi-db:deletionProtection: must be true in prod, got false");
     await expect(runProgram("dev", { overrides: { "phi-db:allowedCidrBlocks": ["0.0.0.0/0"] } })).rejects.toThrow(/config phi-db:allowedCidrBlocks: expected a list of distinct private IPv4 CIDRs/);
+    await expect(runProgram("prod", { overrides: { "phi-db:alarmEndpoints": [] } })).rejects.toThrow("config phi-db:alarmEndpoints: must name at least one subscriber in prod");
+    await expect(runProgram("dev", { overrides: { "phi-db:drVpcId": "vpc-0e1d2c3b4a5f69799" } })).rejects.toThrow("config phi-db:drPrivateSubnetIds: drVpcId and drPrivateSubnetIds must be set together");
   });
 });
