@@ -8,12 +8,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Backups, BackupSettings } from "./components/backups";
 import { Buckets } from "./components/buckets";
-import { parseStackConfig, PROJECT, runRules, stackSettings } from "./components/config";
+import { InfraConfig, parseStackConfig, PROJECT, runRules, stackSettings } from "./components/config";
 import { Database } from "./components/database";
 import { Keys } from "./components/keys";
 import { Monitoring } from "./components/monitoring";
 import { AccessModelComponent } from "./components/access";
 import { Network } from "./components/network";
+import { LoginRotation } from "./components/rotation";
 import { DatabaseSchema } from "./components/schema";
 import { TableGrants } from "./components/table-grants";
 import { loadAccessModel, policyGranteeRoles, requestRoles, requiredExtensions, rlsSchemas } from "./migrator/access-model";
@@ -51,7 +52,7 @@ interface InfraOutputs {
   backup: pulumi.Output<BackupSettings & { vaultName: string; drVaultName: string | null; drAutomatedBackupsArn: string | null; restoreTestingPlanName: string | null }>;
 }
 
-function infrastructure(): { database: Database; awsProvider: aws.Provider; secretsKeyArn: pulumi.Output<string>; outputs: InfraOutputs } | undefined {
+function infrastructure(): { database: Database; network: Network; awsProvider: aws.Provider; secretsKeyArn: pulumi.Output<string>; outputs: InfraOutputs } | undefined {
   const infra = config.infra;
   if (!infra) return undefined;
   const env = config.database.environment;
@@ -92,6 +93,8 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
       subnetIds: infra.privateSubnetIds,
       allowedSecurityGroupIds: infra.allowedSecurityGroupIds,
       allowedCidrBlocks: infra.allowedCidrBlocks,
+      // the login-password rotation Lambda runs next to the database (components/rotation.ts)
+      rotationFunction: { region: infra.region, accountId: infra.accountId, secretsManagerEndpoint: infra.secretsManagerEndpoint },
     },
     inPrimary,
   );
@@ -229,6 +232,7 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
   const optional = (o?: pulumi.Output<string>): pulumi.Output<string | null> => (o ? o.apply((v): string | null => v) : pulumi.output(null));
   return {
     database,
+    network,
     awsProvider: primary,
     secretsKeyArn: keys.secretsKeyArn,
     outputs: {
@@ -284,7 +288,8 @@ function infrastructure(): { database: Database; awsProvider: aws.Provider; secr
  * The composed infrastructure (undefined for local). Not exported: a component exported as a stack
  * output would carry every field, the secret master password included. The access model reads
  * `infra.database` (connectHost/connectPort, masterUsername, masterPassword, dbName) below; any
- * further AWS resource must use `infra.awsProvider` (the stacks disable the default aws provider).
+ * further AWS resource must use `infra.awsProvider` (the stacks disable the default aws provider);
+ * the login-password rotation uses `infra.network` (where its Lambda runs).
  */
 const infra = infrastructure();
 
@@ -315,10 +320,14 @@ export const backup = infra?.outputs.backup;
  * @pulumi/postgresql resources, connected as the master user through the endpoint override when one
  * is set), then the schema resource (migrations, repeatables, checks), which connects as the
  * NOINHERIT `phi_migrator` login and runs everything as the NOLOGIN owner, then one Grant per table
- * privilege the policy files set (so each shows in the stack diff). The `local` stack has no
- * AWS; its database layer is run by `phi-db up --local` (npm start) with the same engine.
+ * privilege the policy files set (so each shows in the stack diff). Every login secret rotates
+ * (components/rotation.ts), so the schema resource connects with the password the migrator's secret
+ * holds *now*, read at deploy time like the master password, never the initial RandomPassword. The
+ * `local` stack has no AWS; its database layer is run by `phi-db up --local` (npm start) with the
+ * same engine, without passwords.
  */
-function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: pulumi.Output<string>) {
+function databaseLayer(db: Database, network: Network, infraConfig: InfraConfig, awsProvider: aws.Provider, secretsKeyArn: pulumi.Output<string>) {
+  if (!network.rotationNetwork) throw new Error("the primary network places no login-password rotation function");
   const layer = config.database;
   const model = loadAccessModel("sql/access.json");
   const access = new AccessModelComponent(
@@ -336,13 +345,28 @@ function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: p
     },
     { providers: { aws: awsProvider } },
   );
-  const migrator = access.logins["phi_migrator"];
-  if (!migrator) throw new Error("sql/access.json: the schema resource needs the login role phi_migrator (LOGIN, auth password, member of the owner)");
+  if (!access.logins["phi_migrator"]) throw new Error("sql/access.json: the schema resource needs the login role phi_migrator (LOGIN, auth password, member of the owner)");
+  // Every password login's secret rotates; each rotation's first test run needs the role, its secret
+  // and the network path to exist.
+  const rotation = new LoginRotation(
+    "login-rotation",
+    {
+      environment: layer.environment,
+      region: infraConfig.region,
+      secrets: Object.fromEntries(
+        Object.entries(access.logins).map(([role, l]) => [role, { secretArn: l.secret.arn, dependsOn: [l.version, access.roles[role]] }]),
+      ),
+      secretsKmsKeyArn: secretsKeyArn,
+      network: network.rotationNetwork,
+      rotationDays: infraConfig.loginPasswordRotationDays,
+    },
+    { providers: { aws: awsProvider } },
+  );
   const schema = new DatabaseSchema(
     "schema",
     {
       environment: layer.environment,
-      connection: pulumi.all([db.connectHost, db.connectPort, db.dbName, migrator.password.result]).apply(([host, port, database, password]) => ({
+      connection: pulumi.all([db.connectHost, db.connectPort, db.dbName, access.currentPassword("phi_migrator")]).apply(([host, port, database, password]) => ({
         host,
         port,
         database,
@@ -373,10 +397,10 @@ function databaseLayer(db: Database, awsProvider: aws.Provider, secretsKeyArn: p
     schema,
     grants: policyTableGrants(policies, policyGranteeRoles(model)),
   });
-  return { access, schema, tableGrants };
+  return { access, rotation, schema, tableGrants };
 }
 
-const layer = infra ? databaseLayer(infra.database, infra.awsProvider, infra.secretsKeyArn) : undefined;
+const layer = infra && config.infra ? databaseLayer(infra.database, infra.network, config.infra, infra.awsProvider, infra.secretsKeyArn) : undefined;
 
 export const loginSecretArns = layer?.access.secretArns;
 export const schemaVersion = layer?.schema.lastVersion;

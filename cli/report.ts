@@ -174,6 +174,7 @@ export function infrastructurePosture(env: string, stack: { config?: StackConfig
   add("Database", "Deletion protection", yes(c.deletionProtection));
   add("Database", "Automatic minor version upgrades (security fixes)", yes(c.autoMinorVersionUpgrade));
   add("Database", "Master password", `generated and kept by RDS in Secrets Manager under the secrets key, rotated every ${days(c.masterPasswordRotationDays)}`);
+  add("Database", "Login passwords (migrator, authenticator, ...)", `kept in Secrets Manager under the secrets key, rotated every ${days(c.loginPasswordRotationDays)} by AWS's rotation function for PostgreSQL`);
 
   // Backups and restore window
   const b = (o.backup ?? {}) as Outputs;

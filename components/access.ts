@@ -7,6 +7,16 @@
  * Secrets Manager (KMS key passed in). The provider connects as the RDS master user with
  * `superuser: false` (RDS has no superuser) and `sslmode: verify-full` against the RDS CA bundle.
  *
+ * Login passwords rotate (components/rotation.ts: AWS's single-user rotation Lambda), so the
+ * RandomPassword is only the *initial* password, set when the role is created. A later update of the
+ * Role resource (a membership, a connection limit) does not reset a rotated password: the provider
+ * (terraform-provider-postgresql, resource_postgresql_role.go, `setRolePassword`) runs
+ * `ALTER ROLE … PASSWORD` only when the `password` input (or the role name) changed, and with
+ * `superuser: false` a refresh reads the password back from state, never from the server, so no drift
+ * is reported either. The input changes only if the RandomPassword is replaced; then the role and a
+ * new secret version get the same new value. Whoever connects as a login at deploy time reads the
+ * secret's current value (`currentPassword`), never the RandomPassword.
+ *
  * Local databases get the same model as SQL (migrator/access-sql.ts). Differences, on purpose:
  *   - role and schema comments exist only in the SQL rendering (the provider has no comment argument);
  *   - the SQL rendering also revokes privileges of the model's roles that the model does not list;
@@ -42,6 +52,7 @@ import {
   rolesInCreationOrder,
   validateAccessModel,
 } from "../migrator/access-model";
+import { passwordInSecret } from "./database";
 
 /** @pulumi/postgresql object types for the model's object kinds. */
 const OBJECT_TYPE: Record<ObjectKind, "table" | "sequence" | "function"> = { tables: "table", sequences: "sequence", functions: "function" };
@@ -163,10 +174,13 @@ export class AccessModelComponent extends pulumi.ComponentResource {
           `${name}-${r.name}-secret-version`,
           {
             secretId: secret.id,
-            // The layout RDS and its rotation functions use for database credentials.
+            // The layout RDS and its rotation functions use for database credentials; `ssl: true` so the
+            // rotation function never falls back to a connection without TLS. After a rotation, a change
+            // of this value (port, database name) writes the *initial* password back as AWSCURRENT:
+            // rotate the secret right after such a change (the function then logs in with AWSPREVIOUS).
             secretString: pulumi.secret(
               pulumi.all([args.host, port, database, pw.result]).apply(([host, p, dbname, pwd]) =>
-                JSON.stringify({ engine: "postgres", host, port: p, dbname, username: r.name, password: pwd }),
+                JSON.stringify({ engine: "postgres", host, port: p, dbname, username: r.name, password: pwd, ssl: true }),
               ),
             ),
           },
@@ -188,6 +202,8 @@ export class AccessModelComponent extends pulumi.ComponentResource {
           replication: false,
           connectionLimit: r.connectionLimit,
           roles: memberOf,
+          // The initial password only: rotation changes it later, and an update of this resource does
+          // not set it again unless the RandomPassword itself changes (see the header).
           password: password ? pulumi.secret(password) : undefined,
           // Never REASSIGN/DROP OWNED on delete: that would drop every table the owner holds.
           skipReassignOwned: true,
@@ -276,5 +292,16 @@ export class AccessModelComponent extends pulumi.ComponentResource {
     for (const [role, l] of Object.entries(this.logins)) arns[role] = l.secret.arn;
     this.secretArns = pulumi.output(arns);
     this.registerOutputs({ secretArns: this.secretArns, rlsSchemas: this.rlsSchemas, roles: Object.keys(this.roles) });
+  }
+
+  /**
+   * The password a login's secret holds now (AWSCURRENT, read when the program runs, after the secret's
+   * first version exists): rotation changes it outside Pulumi. A Pulumi secret; never export it.
+   */
+  public currentPassword(role: string): pulumi.Output<string> {
+    const login = this.logins[role];
+    if (!login) throw new Error(`AccessModel: ${JSON.stringify(role)} is not a password login of the model`);
+    const current = aws.secretsmanager.getSecretVersionOutput({ secretId: login.secret.arn }, { parent: this, dependsOn: [login.version] });
+    return pulumi.secret(current.secretString.apply((s) => passwordInSecret(s, `the login secret of ${role}`)));
   }
 }

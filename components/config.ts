@@ -462,6 +462,11 @@ export function partitionOf(region: string): string {
   return "aws";
 }
 
+/** DNS suffix of a region's service endpoints (`amazonaws.com`, `amazonaws.com.cn` in China). */
+export function dnsSuffixOf(region: string): string {
+  return region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+}
+
 /** `17` -> 17, `17.6` -> 17. */
 export function pgMajor(engineVersion: string): number {
   return Number(engineVersion.split(".")[0]);
@@ -763,6 +768,17 @@ export const INFRA_SPEC = {
     allowed: between(1, 90, " days"),
     doc: "Days between rotations of the RDS-managed master password (Secrets Manager managed rotation; RDS's own default is 7).",
   } as KeySpec<number>,
+  loginPasswordRotationDays: {
+    kind: "int",
+    default: 30,
+    allowed: between(1, 90, " days"),
+    doc: "Days between rotations of the access model's login passwords (phi_migrator, authenticator, ...) by AWS's single-user PostgreSQL rotation Lambda; 30 is the HIPAA conformance pack's maximum.",
+  } as KeySpec<number>,
+  secretsManagerEndpoint: {
+    kind: "bool",
+    default: true,
+    doc: "Create a Secrets Manager interface VPC endpoint (private DNS) in privateSubnetIds for the rotation Lambda; false when the VPC already has one or a NAT route (the Lambda may then open HTTPS to any address).",
+  } as KeySpec<boolean>,
   keyDeletionWindowDays: {
     kind: "int",
     default: 30,
@@ -954,6 +970,8 @@ export interface InfraConfig {
   pgauditLog: string;
   pgauditRole: string;
   masterPasswordRotationDays: number;
+  loginPasswordRotationDays: number;
+  secretsManagerEndpoint: boolean;
   keyDeletionWindowDays: number;
   backupRetentionDays: number;
   backupWindow: string;

@@ -103,11 +103,25 @@ export function parameterGroupArgs(environment: string, engineVersion: string, o
   };
 }
 
+/**
+ * The password in a database secret's JSON (`{…, "password": …}`); `what` names the secret in errors.
+ * Errors never quote the secret's text (a JSON parse error would).
+ */
+export function passwordInSecret(secretString: string, what: string): string {
+  let v: { password?: unknown } | null;
+  try {
+    v = JSON.parse(secretString) as { password?: unknown } | null;
+  } catch {
+    throw new Error(`${what} does not hold JSON`);
+  }
+  const password = v?.password;
+  if (typeof password !== "string" || password === "") throw new Error(`${what} holds no password`);
+  return password;
+}
+
 /** The current password in an RDS-managed master secret (`{"username": …, "password": …}`). */
 export function passwordOfManagedSecret(secretString: string): string {
-  const v = JSON.parse(secretString) as { password?: unknown };
-  if (typeof v.password !== "string" || v.password === "") throw new Error("the RDS-managed master secret holds no password");
-  return v.password;
+  return passwordInSecret(secretString, "the RDS-managed master secret");
 }
 
 /**

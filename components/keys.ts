@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { infraDefault, partitionOf } from "./config";
+import { dnsSuffixOf, infraDefault, partitionOf } from "./config";
 
 /** Purposes of the primary-region keys. */
 export const KEY_PURPOSES = ["database", "secrets", "buckets", "backups", "monitoring"] as const;
@@ -55,8 +55,7 @@ export interface KeyPolicyArgs {
 /** Renders a key policy (pure; snapshot-tested). */
 export function keyPolicy(a: KeyPolicyArgs): PolicyDocument {
   const partition = partitionOf(a.region);
-  const suffix = a.region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
-  const via = [...a.viaServices].sort().map((s) => `${s}.${a.region}.${suffix}`);
+  const via = [...a.viaServices].sort().map((s) => `${s}.${a.region}.${dnsSuffixOf(a.region)}`);
   const statements: PolicyStatement[] = [
     {
       Sid: "AccountRootFullAccess",
@@ -220,6 +219,10 @@ export class Keys extends pulumi.ComponentResource {
         viaServices: ["rds", "backup"],
         servicePrincipalStatements: [logsServiceStatement(args.accountId, args.region, args.databaseLogGroupPrefix)],
       }),
+      // Secrets Manager on behalf of this account's principals: the stack's deployer, RDS for the master
+      // secret, and the login-password rotation Lambda, whose execution role the rotation application
+      // creates without exposing its ARN (components/rotation.ts), so the key cannot name it; the
+      // application's `kmsKeyArn` parameter puts the key into that role's own policy.
       secrets: keyPolicy({ ...base, region: args.region, viaServices: ["secretsmanager"] }),
       buckets: keyPolicy({ ...base, region: args.region, viaServices: ["s3"], servicePrincipalStatements: [s3LogDeliveryStatement(args.accountId)] }),
       backups: keyPolicy({ ...base, region: args.region, viaServices: ["backup"] }),

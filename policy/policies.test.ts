@@ -103,7 +103,10 @@ describe("the mocked prod stack", () => {
       expect([p.name, r.evaluated[p.name]]).toEqual([p.name, prod.filter((x) => types.includes(x.type)).length]);
     }
     expect(r.evaluated["cmk-backing-key-rotation-enabled"]).toBe(6);
-    expect(r.evaluated["secretsmanager-rotation-enabled-check"]).toBe(2); // the instance, the master secret's rotation
+    // a stack policy: the instance, every SecretRotation (the master's and one per login) and every secret
+    const rotationScope = prod.filter((x) => [TYPES.instance, TYPES.secretRotation, TYPES.secret].includes(x.type as never));
+    expect(rotationScope.filter((x) => x.type === TYPES.secret).length).toBeGreaterThanOrEqual(2);
+    expect(r.evaluated["secretsmanager-rotation-enabled-check"]).toBe(rotationScope.length);
     expect(r.evaluated["rds-postgresql-force-ssl-pgaudit"]).toBe(4); // parameter groups (primary and DR region), instance, restore-test selection
   });
 
@@ -302,6 +305,22 @@ const MUTATIONS: Record<string, Mutation[]> = {
       expect: /at least every \d+ days, got every 100\./,
     },
     { what: "no schedule", mutate: (rs) => set(one(rs, TYPES.secretRotation, "database-master-rotation"), { rotationRules: {} }), expect: /rotationRules must set automaticallyAfterDays/ },
+    { what: "a login secret without rotation", mutate: (rs) => without(rs, TYPES.secretRotation, "login-rotation-phi_migrator"), expect: /access-phi_migrator-secret \(Secret\) has no SecretRotation/ },
+    {
+      what: "a login rotation without a Lambda",
+      mutate: (rs) => {
+        const r = one(rs, TYPES.secretRotation, "login-rotation-authenticator");
+        set(r, { rotationLambdaArn: undefined });
+        r.propertyDependencies = { ...r.propertyDependencies, rotationLambdaArn: [] };
+      },
+      expect: /login-rotation-authenticator \(SecretRotation\) rotates access-authenticator-secret \(Secret\) without rotationLambdaArn/,
+    },
+    {
+      what: "a login rotation every 45 days",
+      mutate: (rs) => set(one(rs, TYPES.secretRotation, "login-rotation-phi_migrator"), { rotationRules: { automaticallyAfterDays: 45 } }),
+      expect: /login-rotation-phi_migrator \(SecretRotation\): the secret must rotate at least every 30 days, got every 45/,
+      dev: { allowed: "dev.json allows up to 90 days" },
+    },
   ],
   "cmk-backing-key-rotation-enabled": [{ what: "no rotation", mutate: (rs) => set(one(rs, TYPES.key, "keys-buckets"), { enableKeyRotation: false }), expect: /enableKeyRotation/ }],
   "kms-key-deletion-window": [{ what: "7 days", mutate: (rs) => set(one(rs, TYPES.key, "keys-database"), { deletionWindowInDays: 7 }), expect: /at least 30/ }],

@@ -404,15 +404,27 @@ export function rotationIntervalDays(rules: { automaticallyAfterDays?: number; s
   return m[2].startsWith("hour") ? Number(m[1]) / 24 : Number(m[1]);
 }
 
+/** A rotation schedule's problem (switched off, no schedule, too slow), or undefined when it is fine; a cron() schedule is not judged. */
+export function rotationScheduleProblem(rotation: Props, maximumDays: number): string | undefined {
+  // rotationEnabled is also an output (unknown in a first preview, then true when a schedule is set).
+  if (known(() => rotation.rotationEnabled) === false) return "rotationEnabled must not be false: it switches the secret's rotation off.";
+  const rules = rotation.rotationRules as { automaticallyAfterDays?: number; scheduleExpression?: string } | undefined;
+  const days = rotationIntervalDays(rules);
+  if (days === undefined && /^cron\(/.test(rules?.scheduleExpression ?? "")) return undefined;
+  if (days === undefined) return "rotationRules must set automaticallyAfterDays (or a rate() scheduleExpression).";
+  if (days > maximumDays) return `the secret must rotate at least every ${maximumDays} days, got every ${days}.`;
+  return undefined;
+}
+
 export const secretsmanagerRotationEnabledCheck: PhiPolicy = {
   name: "secretsmanager-rotation-enabled-check",
   description:
-    "The database master credentials rotate: every RDS instance lets RDS manage its master password (no static password in the stack), and every rotation schedule in the stack is on and rotates at least every maximumAllowedRotationFrequency days. Scope: the master credentials and every SecretRotation; the access model's login secrets are not rotated and are not checked here (AWS Config's rule, which looks at every secret, reports them).",
+    "Every secret rotates, as AWS Config's rule checks every secret: every RDS instance lets RDS manage (and rotate) its master password, with no static password in the stack; every Secrets Manager secret of the stack has a SecretRotation with a rotation Lambda; and every rotation schedule is on and rotates at least every maximumAllowedRotationFrequency days.",
   severity: "high",
   info: {
     awsConfigRule: "secretsmanager-rotation-enabled-check",
     prodOnly: false,
-    summary: "the database master password is changed automatically on a schedule, never a fixed password",
+    summary: "every database password (the master's and each login's) is changed automatically on a schedule, never a fixed password",
   },
   configSchema: {
     properties: {
@@ -425,24 +437,33 @@ export const secretsmanagerRotationEnabledCheck: PhiPolicy = {
       },
     },
   },
-  validateResource: [
-    validateResourceOfType(aws.rds.Instance, (db, _args, report) => {
-      if (db.manageMasterUserPassword !== true) report("manageMasterUserPassword must be true: RDS then keeps the master password in Secrets Manager and rotates it (managed rotation).");
-      if (typeof db.password === "string" && db.password !== "") report("password must not be set: a master password written in the stack never rotates.");
-    }),
-    validateResourceOfType(aws.secretsmanager.SecretRotation, (rotation, args, report) => {
-      const { maximumAllowedRotationFrequency } = configOf(args, ROTATION_DEFAULTS);
-      if (rotation.rotationEnabled === false) {
-        report("rotationEnabled must not be false: it switches the secret's rotation off.");
-        return;
+  // A stack policy: whether a secret has a rotation is a relation between two resources.
+  validateStack: (args, report) => {
+    const { maximumAllowedRotationFrequency } = configOf(args, ROTATION_DEFAULTS);
+    for (const db of ofTypes(args.resources, TYPES.instance)) {
+      if (db.props.manageMasterUserPassword !== true) report(`${label(db)}: manageMasterUserPassword must be true: RDS then keeps the master password in Secrets Manager and rotates it (managed rotation).`, db.urn);
+      if (typeof db.props.password === "string" && db.props.password !== "") report(`${label(db)}: password must not be set: a master password written in the stack never rotates.`, db.urn);
+    }
+    const rotations = ofTypes(args.resources, TYPES.secretRotation);
+    for (const r of rotations) {
+      const problem = rotationScheduleProblem(r.props, maximumAllowedRotationFrequency);
+      if (problem) report(`${label(r)}: ${problem}`, r.urn);
+    }
+    for (const secret of ofTypes(args.resources, TYPES.secret)) {
+      const mine = attachedTo(secret, rotations, "secretId", [known(() => secret.props.arn as string), known(() => secret.props.id as string), known(() => secret.props.name as string)]);
+      if (mine.length === 0) {
+        report(`${label(secret)} has no SecretRotation: its password never changes (AWS Config's rule checks every secret).`, secret.urn);
+        continue;
       }
-      const rules = rotation.rotationRules as { automaticallyAfterDays?: number; scheduleExpression?: string } | undefined;
-      const days = rotationIntervalDays(rules);
-      if (days === undefined && /^cron\(/.test(rules?.scheduleExpression ?? "")) return; // a cron schedule: its frequency is not judged
-      if (days === undefined) report("rotationRules must set automaticallyAfterDays (or a rate() scheduleExpression).");
-      else if (days > maximumAllowedRotationFrequency) report(`the secret must rotate at least every ${maximumAllowedRotationFrequency} days, got every ${days}.`);
-    }),
-  ],
+      // Only a secret an AWS service manages (the RDS master secret) rotates without a Lambda; the
+      // Lambda's ARN is unknown in a first preview but then comes from another resource.
+      for (const r of mine) {
+        const lambda = known(() => r.props.rotationLambdaArn as string);
+        const fromResource = (r.propertyDependencies?.rotationLambdaArn ?? []).length > 0;
+        if (!fromResource && (typeof lambda !== "string" || lambda === "")) report(`${label(r)} rotates ${label(secret)} without rotationLambdaArn: a secret of the stack needs a rotation function.`, r.urn);
+      }
+    }
+  },
 };
 
 export const cmkBackingKeyRotationEnabled: PhiPolicy = {

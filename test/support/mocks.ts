@@ -19,6 +19,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { InfraConfig, parseStackConfig } from "../../components/config";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -123,6 +124,15 @@ export const MOCK_ACCOUNT = "123456789012";
  */
 export const MOCK_MANAGED_MASTER_PASSWORD = "mock-rds-managed-master-password-Qq7-_";
 
+/**
+ * The password a mocked login secret holds now (what `aws.secretsmanager.getSecretVersion` returns for
+ * a secret that is not the RDS-managed one): as if the rotation function had changed it since the
+ * secret's first version, so a test can tell "read from the secret" from "the initial RandomPassword".
+ */
+export function mockCurrentLoginPassword(secretArn: string): string {
+  return `mock-rotated-${secretArn.split(":").pop()}-Ww3-_`;
+}
+
 /** The ARN the mocked RDS instance reports for its managed master secret. */
 export function mockManagedSecretArn(region: string, account: string, identifier: string): string {
   return `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${identifier}-AbCdEf`;
@@ -208,6 +218,9 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       return { ...base, hex: "0a1b2c3d", b64Url: "ChssPQ", dec: "169552957" };
     case "aws:backup/vault:Vault":
       return { ...base, name: inputs.name ?? `${name}-mock` };
+    case "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
+      // The rotation applications' one output (the function the template creates, named by the parameter).
+      return { ...base, outputs: { RotationLambdaARN: `arn:aws:lambda:${region}:${account}:function:${inputs.parameters?.functionName ?? name}` } };
     default:
       return base;
   }
@@ -321,7 +334,12 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
         call(args) {
           calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
           if (args.token === "aws:secretsmanager/getSecretVersion:getSecretVersion") {
-            return { ...args.inputs, arn: args.inputs.secretId, versionStages: ["AWSCURRENT"], secretString: JSON.stringify({ username: "mock-master", password: MOCK_MANAGED_MASTER_PASSWORD }) };
+            const secretId = String(args.inputs.secretId);
+            // The RDS-managed master secret holds {username, password}; a login secret the access model's layout.
+            const secretString = secretId.includes(":secret:rds!")
+              ? JSON.stringify({ username: "mock-master", password: MOCK_MANAGED_MASTER_PASSWORD })
+              : JSON.stringify({ engine: "postgres", host: "mock-host", port: 5432, dbname: "phi", username: "mock-login", password: mockCurrentLoginPassword(secretId), ssl: true });
+            return { ...args.inputs, arn: secretId, versionStages: ["AWSCURRENT"], secretString };
           }
           return args.inputs;
         },
@@ -372,4 +390,15 @@ export async function runProgram(stack: StackSelector, options: RunOptions = {})
       return hits[0];
     },
   };
+}
+
+/** Runs the program for each stack file, one after the other, with its parsed infrastructure config (what most AWS tests need). */
+export async function runStacks(stacks: string[]): Promise<{ runs: Record<string, ProgramRun>; cfg: Record<string, InfraConfig> }> {
+  const runs: Record<string, ProgramRun> = {};
+  const cfg: Record<string, InfraConfig> = {};
+  for (const stack of stacks) {
+    runs[stack] = await runProgram(stack);
+    cfg[stack] = parseStackConfig(runs[stack].config, stack).infra!;
+  }
+  return { runs, cfg };
 }

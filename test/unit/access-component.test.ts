@@ -30,7 +30,11 @@ pulumi.runtime.setMocks(
       if (args.type === "random:index/randomPassword:RandomPassword") state.result = pulumi.secret(`pw-${args.name}`);
       return { id: `${args.name}-id`, state };
     },
-    call: (args) => args.inputs,
+    call: (args) =>
+      // A login secret as the rotation left it: its current password is not the RandomPassword.
+      args.token === "aws:secretsmanager/getSecretVersion:getSecretVersion"
+        ? { ...args.inputs, secretString: JSON.stringify({ engine: "postgres", username: "x", password: `rotated-${args.inputs.secretId}`, ssl: true }) }
+        : args.inputs,
   },
   "phi-db",
   "dev",
@@ -230,11 +234,21 @@ describe("AccessModel component (phi-db:access:AccessModel) under mocks", () => 
       expect(isSecret(v.inputs.secretString)).toBe(true);
       const doc = JSON.parse(unwrap(v.inputs.secretString) as string);
       expect(logins).toContain(doc.username);
-      expect(doc).toEqual({ engine: "postgres", host: "phi-dev.cmock.us-east-1.rds.amazonaws.com", port: 5432, dbname: "phi", username: doc.username, password: `pw-access-${doc.username}-password` });
+      // the layout the rotation function reads; ssl: true so it never tries a connection without TLS
+      expect(doc).toEqual({ engine: "postgres", host: "phi-dev.cmock.us-east-1.rds.amazonaws.com", port: 5432, dbname: "phi", username: doc.username, password: `pw-access-${doc.username}-password`, ssl: true });
     }
     for (const l of Object.values(run.c.logins)) expect(await pulumi.isSecret(l.password.result)).toBe(true);
     // No IAM login gets a password or a secret.
     expect(secrets.map((s) => s.inputs.name)).not.toContain("phi-db/dev/phi_app");
+  });
+
+  it("currentPassword reads what the login's secret holds now (after a rotation), as a secret; only for password logins", async () => {
+    const current = run.c.currentPassword("phi_migrator");
+    expect(await pulumi.isSecret(current)).toBe(true);
+    const value = await new Promise<string>((resolve) => current.apply(resolve));
+    expect(value).toBe("rotated-arn:aws:mock:::access-phi_migrator-secret");
+    expect(value).not.toBe("pw-access-phi_migrator-password");
+    expect(() => run.c.currentPassword("phi_app")).toThrow('"phi_app" is not a password login of the model');
   });
 
   it("dials the endpoint override (tunnel) but keeps the real endpoint in the secrets; verify-ca when asked", async () => {

@@ -9,7 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { managedSecretArn, monitoringAssumeRolePolicy, parameterGroupArgs, passwordOfManagedSecret, postgresParameters } from "../../components/database";
+import { managedSecretArn, monitoringAssumeRolePolicy, parameterGroupArgs, passwordInSecret, passwordOfManagedSecret, postgresParameters } from "../../components/database";
 import { alarmPublisherStatements, KEY_ADMIN_ACTIONS, keyPolicy, logsServiceStatement, PolicyStatement, s3LogDeliveryStatement } from "../../components/keys";
 import { alarmTopicPolicy, instanceAlarms, subscriptionProtocol } from "../../components/monitoring";
 import { isUnknown } from "@pulumi/pulumi";
@@ -421,6 +421,20 @@ describe("the RDS-managed master secret", () => {
     expect(passwordOfManagedSecret(JSON.stringify({ username: "phi_admin", password: "s3cr3t" }))).toBe("s3cr3t");
     expect(() => passwordOfManagedSecret(JSON.stringify({ username: "phi_admin" }))).toThrow("the RDS-managed master secret holds no password");
     expect(() => passwordOfManagedSecret(JSON.stringify({ username: "phi_admin", password: "" }))).toThrow(/holds no password/);
+  });
+
+  test("a secret that is not JSON is an error naming the secret, never quoting its text", () => {
+    const text = "not-json-but-a-password-Kx9";
+    let message = "";
+    try {
+      passwordInSecret(text, "the login secret of phi_migrator");
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe("the login secret of phi_migrator does not hold JSON");
+    expect(message).not.toContain(text);
+    expect(() => passwordInSecret("null", "the login secret of authenticator")).toThrow("the login secret of authenticator holds no password");
+    expect(passwordInSecret(JSON.stringify({ engine: "postgres", username: "phi_migrator", password: "p", ssl: true }), "x")).toBe("p");
   });
 });
 

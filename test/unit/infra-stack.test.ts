@@ -4,8 +4,8 @@
  * and no AWS at all for local.
  */
 import { isUnknown } from "@pulumi/pulumi";
-import { InfraConfig, parseStackConfig } from "../../components/config";
-import { isSecretWrapper, MOCK_MANAGED_MASTER_PASSWORD, mockManagedSecretArn, MockedResource, ProgramRun, runProgram } from "../support/mocks";
+import { InfraConfig } from "../../components/config";
+import { isSecretWrapper, MOCK_MANAGED_MASTER_PASSWORD, mockCurrentLoginPassword, mockManagedSecretArn, MockedResource, ProgramRun, runProgram, runStacks } from "../support/mocks";
 
 /** A raw (engine-serialized) value with every secret-wrapped part dropped: what state keeps in plaintext. */
 function withoutSecrets(v: unknown): unknown {
@@ -58,14 +58,10 @@ const T = {
   s3Replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
 };
 
-const runs: Record<string, ProgramRun> = {};
-const cfg: Record<string, InfraConfig> = {};
-
+let runs: Record<string, ProgramRun> = {};
+let cfg: Record<string, InfraConfig> = {};
 beforeAll(async () => {
-  for (const env of ["dev", "prod"]) {
-    runs[env] = await runProgram(env);
-    cfg[env] = parseStackConfig(runs[env].config, env).infra!;
-  }
+  ({ runs, cfg } = await runStacks(["dev", "prod"]));
 }, 120000);
 
 /** ARN the mock gives a key of `purpose` (keys are named keys-<purpose>). */
@@ -173,11 +169,13 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
       expect(sg.inputs.vpcId).toBe(c().vpcId);
       expect(sg.inputs.ingress ?? []).toEqual([]);
       expect(sg.inputs.egress ?? []).toEqual([]);
-      expect(run().ofType(T.egress)).toHaveLength(0);
+      // the only egress rules belong to the rotation Lambda's group (test/unit/login-rotation.test.ts)
+      expect(run().ofType(T.egress).filter((r) => r.inputs.securityGroupId !== "network-rotation-id")).toEqual([]);
+      for (const g of run().ofType(T.sg)) expect([g.name, g.inputs.egress ?? [], g.inputs.ingress ?? []]).toEqual([g.name, [], []]);
     });
 
-    test("ingress: 5432/tcp only, from exactly the configured security groups and CIDRs", () => {
-      const rules = run().ofType(T.ingress).filter((r) => r.providerName === "aws-primary");
+    test("ingress: 5432/tcp only, from exactly the configured security groups and CIDRs (and the rotation Lambda)", () => {
+      const rules = run().ofType(T.ingress).filter((r) => r.providerName === "aws-primary" && r.inputs.securityGroupId === "network-db-id" && r.name !== "network-from-rotation");
       expect(rules).toHaveLength(c().allowedSecurityGroupIds.length + c().allowedCidrBlocks.length);
       for (const r of rules) {
         expect(r.inputs).toMatchObject({ ipProtocol: "tcp", fromPort: 5432, toPort: 5432, securityGroupId: "network-db-id" });
@@ -293,7 +291,8 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
     });
 
     test("the access model's provider connects with the password the managed secret holds now, read at deploy time through the primary provider, as a secret", () => {
-      const reads = run().calls.filter((x) => x.token === "aws:secretsmanager/getSecretVersion:getSecretVersion");
+      // (the other read is the migrator's login secret, for the schema resource)
+      const reads = run().calls.filter((x) => x.token === "aws:secretsmanager/getSecretVersion:getSecretVersion" && String(x.inputs.secretId).includes(":secret:rds!"));
       expect(reads.map((x) => x.inputs.secretId)).toEqual([secretArn()]);
       expect(reads[0].provider).toMatch(/::aws-primary::/);
       const pg = run().get(T.pgProvider, "access-provider");
@@ -307,11 +306,13 @@ describe.each(["dev", "prod"])("%s stack", (env) => {
       expect(logins.map((p) => p.name)).toEqual(expect.arrayContaining(["access-phi_migrator-password"]));
       expect(logins.length).toBeGreaterThanOrEqual(2);
       for (const p of logins) expect(p.value).toMatch(/^mock-password-/);
-      const passwords = [...logins, { name: "RDS-managed master password", value: MOCK_MANAGED_MASTER_PASSWORD }];
-      // the migrator's password does reach the schema resource, inside its (secret) connection input
+      // what each login secret holds now (the mock's "rotated" value), besides the initial RandomPasswords
+      const current = run().ofType(T.secret).map((x) => ({ name: `current password of ${x.name}`, value: mockCurrentLoginPassword(x.state.arn) }));
+      expect(current.length).toBe(logins.length);
+      const passwords = [...logins, ...current, { name: "RDS-managed master password", value: MOCK_MANAGED_MASTER_PASSWORD }];
+      // the migrator's current password does reach the schema resource, inside its (secret) connection input
       const schema = run().get("pulumi-nodejs:dynamic/phi-db:DatabaseSchema", "schema");
-      const migrator = logins.find((p) => p.name === "access-phi_migrator-password")!.value;
-      expect(schema.inputs.connection.password).toBe(migrator);
+      expect(schema.inputs.connection.password).toBe(mockCurrentLoginPassword(run().get(T.secret, "access-phi_migrator-secret").state.arn));
       expect(schema.secretInputs).toContain("connection");
       // every input as the engine received it, secret-wrapped parts removed: no password left anywhere
       // (nested values and the serialized provider code included)
@@ -758,9 +759,12 @@ describe("variants", () => {
       state: ({ type, inputs }) =>
         type === T.instance
           ? { ...inputs, arn: "arn:aws:rds:us-east-1:111111111111:db:phi-db-dev", address: "phi-db-dev.example", port: 5432, endpoint: "phi-db-dev.example:5432", resourceId: "db-PREVIEW", masterUserSecrets: [] }
-          : undefined,
+          : type === T.secret
+            ? { ...inputs } // a login secret not created yet: its ARN is unknown in the preview
+            : undefined,
     });
     expect(run.calls.filter((x) => x.token === "aws:secretsmanager/getSecretVersion:getSecretVersion")).toEqual([]);
+    expect(isUnknown(run.get("pulumi-nodejs:dynamic/phi-db:DatabaseSchema", "schema").inputs.connection)).toBe(true);
     expect(isUnknown(run.get(T.secretRotation, "database-master-rotation").inputs.secretId)).toBe(true);
     expect(isUnknown(run.get(T.pgProvider, "access-provider").inputs.password)).toBe(true);
     expect(isUnknown(run.outputs.dbMasterSecretArn)).toBe(true);
