@@ -8,7 +8,8 @@
  *    settings-only change is an update too); delete drops nothing (the database outlives the resource);
  *    nothing is ever replaced; read (refresh) reads the ledger so out-of-band changes show as drift.
  *  - The password arrives as a secret input; outputs keep the same property, so the engine keeps it
- *    secret in state. It is never logged or put in another output.
+ *    secret in state. It is never logged or put in another output. A new password alone (a rotated
+ *    login secret) is an update that only records it, after one test connection; nothing runs.
  */
 import * as path from "path";
 import type { RunRules } from "./apply";
@@ -93,6 +94,17 @@ export function changedProperties(olds: Record<string, unknown>, news: Record<st
     if (stable(a) !== stable(b)) out.push(k);
   }
   return out.sort();
+}
+
+/**
+ * True when the connection's password is all that differs (a rotation of the login secret, read by
+ * the program at deploy time): an update then records the new password in state, after one test
+ * connection, and runs nothing. Without it a refresh after a rotation would connect with the stale
+ * password from state.
+ */
+export function onlyPasswordChanged(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
+  const password = (v: unknown) => (v && typeof v === "object" ? (v as ConnectionParams).password : undefined);
+  return changedProperties(olds, news).length === 0 && password(olds.connection) !== password(news.connection);
 }
 
 function checkInputs(news: Record<string, unknown>): Array<{ property: string; reason: string }> {
@@ -210,6 +222,7 @@ export const schemaProvider = {
 
   async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
     const changed = changedProperties(olds, news);
+    if (onlyPasswordChanged(olds, news)) changed.push("connection");
     const all = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !IGNORED.includes(k)));
     return {
       changes: changed.length > 0,
@@ -224,7 +237,12 @@ export const schemaProvider = {
     return { id: `phi-db-schema/${inputs.stack}`, outs };
   },
 
-  async update(_id: string, _olds: SchemaOutputs, news: SchemaInputs) {
+  async update(_id: string, olds: SchemaOutputs, news: SchemaInputs) {
+    if (onlyPasswordChanged(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>)) {
+      const client = await connect(news.connection, `phi-db (${news.stack}/${news.environment}): new password`);
+      await client.end();
+      return { outs: { ...olds, connection: news.connection } };
+    }
     return { outs: await apply(news) };
   },
 

@@ -191,6 +191,33 @@ it("runs create, diff, update from the serialized provider text in a fresh proce
   expect(calls.rows.map((r) => r.settings)).toEqual([v1, v2]);
 }, 90000);
 
+it("records a rotated login password with one test connection and runs nothing; a wrong one fails the update", async () => {
+  const { schemaProvider } = await import("../../migrator/provider");
+  const role = `phi_rotation_probe_${process.pid}`;
+  await db.client.query(`create role ${role} login password 'first-password'`);
+  try {
+    const u = new URL(process.env.PROVIDER_TEST_URL!);
+    u.username = role;
+    const olds = {
+      environment: "dev", stack: "dev", sqlDir: "sql", migrations: {}, repeatables: {},
+      connection: { connectionString: u.toString(), password: "first-password" },
+      lastVersion: "20260401002", lastApplied: ["migrations/20260401002_more.sql"], lastOnApply: [],
+    };
+    const news = { ...olds, connection: { ...olds.connection, password: "second-password" } };
+    delete (news as Partial<typeof news>).lastVersion;
+    await db.client.query(`alter role ${role} password 'second-password'`); // the rotation Lambda's step
+    expect(await schemaProvider.diff("phi-db-schema/dev", olds, news)).toMatchObject({ changes: true, replaces: [] });
+    const updated = await schemaProvider.update("phi-db-schema/dev", olds as never, news as never);
+    expect(updated.outs).toEqual({ ...olds, connection: news.connection }); // nothing ran: the last run's results stay
+    const wrong = { ...news, connection: { ...news.connection, password: "not-the-password" } };
+    const e = await schemaProvider.update("phi-db-schema/dev", olds as never, wrong as never).then(() => undefined, (x: Error) => x);
+    expect(e?.message).toMatch(/password authentication failed/);
+    expect(e?.message).not.toContain("not-the-password");
+  } finally {
+    await db.client.query(`drop role if exists ${role}`);
+  }
+});
+
 function inProcessCreateDiff(text: string, inputs: Record<string, unknown>) {
   return inFreshProcess(text, [
     { op: "create", args: [inputs] },

@@ -1,5 +1,5 @@
 /** The provider's diff is pure: it compares state with inputs and never connects. */
-import { changedProperties, schemaProvider } from "../../migrator/provider";
+import { changedProperties, onlyPasswordChanged, schemaProvider } from "../../migrator/provider";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's unknown-value sentinel in a preview
 const base = {
@@ -12,10 +12,21 @@ const base = {
   __provider: "exports.handler = ...v1",
 };
 
-it("sees no change when only the password or the provider's own code changed", async () => {
-  const news = { ...base, connection: { ...base.connection, password: "rotated" }, __provider: "exports.handler = ...v2" };
+it("sees no change when only the provider's own code changed", async () => {
+  const news = { ...base, __provider: "exports.handler = ...v2" };
   expect(changedProperties(base, news)).toEqual([]);
   await expect(schemaProvider.diff("id", base, news)).resolves.toMatchObject({ changes: false, replaces: [] });
+});
+
+it("sees a rotated password as a password-only update of the connection (no schema change)", async () => {
+  const news = { ...base, connection: { ...base.connection, password: "rotated" } };
+  expect(changedProperties(base, news)).toEqual([]);
+  expect(onlyPasswordChanged(base, news)).toBe(true);
+  expect(onlyPasswordChanged(base, { ...news, migrations: { ...base.migrations, "20260101002_more": "c".repeat(64) } })).toBe(false);
+  const d = await schemaProvider.diff("id", base, news);
+  expect(d).toMatchObject({ changes: true, replaces: [] });
+  expect(d.stables).not.toContain("connection");
+  expect(d.stables).toContain("migrations");
 });
 
 it("lists a new migration as a change and never asks for a replacement", async () => {
