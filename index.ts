@@ -18,7 +18,6 @@ import { LoginRotation } from "./components/rotation";
 import { DatabaseSchema } from "./components/schema";
 import { TableGrants } from "./components/table-grants";
 import { loadAccessModel, policyGranteeRoles, requestRoles, requiredExtensions, rlsSchemas } from "./migrator/access-model";
-import { loadProject } from "./migrator/files";
 import { policyTableGrants } from "./migrator/policy-grants";
 
 const config = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
@@ -390,7 +389,7 @@ function databaseLayer(db: Database, network: Network, infraConfig: InfraConfig,
     { dependsOn: access.ready },
   );
   // Each table privilege the policy files set, as its own Grant (after the schema resource has run them).
-  const policies = loadProject("sql", { environment: layer.environment, placeholders: layer.placeholders }).repeatables.filter((r) => r.kind === "policies");
+  const policies = schema.sqlProject.repeatables.filter((r) => r.kind === "policies");
   const tableGrants = new TableGrants("table-grants", {
     provider: access.provider,
     databaseName: db.dbName,

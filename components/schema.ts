@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RunRules } from "../migrator/apply";
 import type { ConnectionParams } from "../migrator/db";
 import type { StackSettings } from "../migrator/engine";
-import { loadProject, migrationMap, repeatableMap } from "../migrator/files";
+import { loadProject, migrationMap, repeatableMap, SqlProject } from "../migrator/files";
 import { schemaProvider, SchemaInputs } from "../migrator/provider";
 
 export interface DatabaseSchemaArgs {
@@ -50,6 +50,8 @@ export class DatabaseSchema extends pulumi.dynamic.Resource {
   public readonly repeatables!: pulumi.Output<Record<string, string>>;
   public readonly modules!: pulumi.Output<Record<string, boolean> | undefined>;
   public readonly lastOnApply!: pulumi.Output<string[]>;
+  /** The SQL files read at program time (their checksums are this resource's inputs); not an output. */
+  public readonly sqlProject: SqlProject;
 
   constructor(name: string, args: DatabaseSchemaArgs, opts?: pulumi.CustomResourceOptions) {
     const sqlDir = args.sqlDir ?? "sql";
@@ -81,5 +83,6 @@ export class DatabaseSchema extends pulumi.dynamic.Resource {
       lastOnApply: undefined,
     };
     super(schemaProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connection"] }, "phi-db", "DatabaseSchema");
+    this.sqlProject = project;
   }
 }
