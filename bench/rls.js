@@ -10,12 +10,16 @@
  *   (c) the same query with an explicit WHERE as a BYPASSRLS role created for this benchmark only,
  * and prints the medians, the ratios (a)/(c) and (b)/(c), and the EXPLAIN plan of (a), in which the
  * policy helpers must appear as InitPlans (evaluated once per statement, not per row).
+ * Then the same three as server-side executor time (a PL/pgSQL loop, no client round trip), and (a)
+ * and (b) once more with only the caller's own SELECT policy on the table: the cost one policy set per
+ * audience would have, next to today's one `authenticated` role whose every policy applies to everyone.
  *
  *   npm run build && node bench/rls.js            # embedded PostgreSQL 17 in a temp folder
  *   DATABASE_URL=postgres://... node bench/rls.js  # any server where the URL may CREATE DATABASE / ROLE
  *   RLS_BENCH_ROWS=200000 node bench/rls.js       # a smaller run (RLS_BENCH_KEEP=1 keeps the database,
  *                                                  RLS_BENCH_DB=<name> times it again without regenerating the
- *                                                  data; pending files are applied first)
+ *                                                  data; pending files are applied first;
+ *                                                  RLS_BENCH_SERVER_LOOPS=2000 runs per server-side figure)
  *
  * A script that prints figures, not a test: nothing here asserts a duration. Runs in a few minutes.
  */
@@ -28,6 +32,7 @@ const ROWS = Number(process.env.RLS_BENCH_ROWS ?? 1000000);
 const PATIENTS = Math.max(1000, Math.round(ROWS / 20));
 const PROVIDERS = Math.max(20, Math.round(ROWS / 2000));
 const ITERATIONS = Number(process.env.RLS_BENCH_ITERATIONS ?? 200);
+const SERVER_LOOPS = Number(process.env.RLS_BENCH_SERVER_LOOPS ?? 2000);
 const ORG = "b0b0b0b0-0000-4000-8000-000000000001";
 const BYPASS = "phi_bench_bypassrls";
 
@@ -116,6 +121,8 @@ function reads() {
     {
       name: "patient: my next 20 appointments",
       who: md("pat", PATIENT_N),
+      table: "app.appointments",
+      audience: "patient",
       sql: (where) => `select id, start_time, provider_id, appointment_type, status from app.appointments
                         where start_time >= now() ${where} order by start_time limit 20`,
       where: `and patient_id = ${patientRec}`,
@@ -123,6 +130,8 @@ function reads() {
     {
       name: "patient: my appointment history (last 50)",
       who: md("pat", PATIENT_N),
+      table: "app.appointments",
+      audience: "patient",
       sql: (where) => `select id, start_time, provider_id, appointment_type, status from app.appointments
                         where start_time < now() ${where} order by start_time desc limit 50`,
       where: `and patient_id = ${patientRec}`,
@@ -130,6 +139,8 @@ function reads() {
     {
       name: "provider: my schedule for the next 7 days",
       who: md("prov", PROVIDER_N),
+      table: "app.appointments",
+      audience: "provider",
       sql: (where) => `select id, start_time, patient_id, appointment_type, status from app.appointments
                         where start_time >= now() and start_time < now() + interval '7 days' ${where} order by start_time`,
       where: `and provider_id = ${providerRec}`,
@@ -137,6 +148,8 @@ function reads() {
     {
       name: "provider: my patients (first 50 by name)",
       who: md("prov", PROVIDER_N),
+      table: "app.patients",
+      audience: "provider",
       sql: (where) => `select id, first_name, last_name from app.patients ${where ? "where " + where : ""} order by last_name limit 50`,
       where: `id in (select a.patient_id from app.appointments a where a.provider_id = ${providerRec} and a.status <> 'cancelled')`,
     },
@@ -162,6 +175,66 @@ async function time(client, setup, sql, n, prepared) {
     if (i >= 10) out.push(Number(t1 - t0) / 1e6); // first 10: warm-up
   }
   return out;
+}
+
+/**
+ * Executor time of `sql` on the server, without the client round trip: a PL/pgSQL loop runs it n times
+ * (at most n, fewer for a slow read; generic plan, as a prepared statement gets) in one request transaction after
+ * `setup`, which is rolled back. `before` runs first in the same transaction (as the superuser), e.g.
+ * an ALTER POLICY that the rollback undoes. Returns µs per run.
+ */
+async function serverTime(client, before, setup, sql, n) {
+  await client.query("begin");
+  try {
+    for (const s of before) await client.query(s);
+    await setup();
+    // 20 warm-up runs (the plan becomes generic), then up to n runs, fewer for a slow read (~2 s each).
+    await client.query(`do $loop$
+      declare t0 timestamptz; v_n int;
+      begin
+        t0 := clock_timestamp();
+        for i in 1 .. 20 loop perform count(*) from (${sql}) q; end loop;
+        v_n := greatest(20, least(${n}, (2.0 * 20 / greatest(extract(epoch from clock_timestamp() - t0), 1e-6))::int));
+        t0 := clock_timestamp();
+        for i in 1 .. v_n loop perform count(*) from (${sql}) q; end loop;
+        perform set_config('rls_bench.us', (extract(epoch from clock_timestamp() - t0) * 1e6 / v_n)::text, true);
+      end $loop$`);
+    return Number((await client.query("select current_setting('rls_bench.us') as us")).rows[0].us);
+  } finally {
+    await client.query("rollback");
+  }
+}
+
+/**
+ * For the "caller's policies only" variant: ALTER POLICY statements that hand every other permissive
+ * SELECT policy of `table` for `authenticated` to the BYPASSRLS bench role (which never reads through
+ * them), leaving the caller's own <audience>_select and the restrictive request guard. Rolled back.
+ */
+async function otherAudiences(client, table, audience) {
+  const { rows } = await client.query(
+    `select p.polname from pg_policy p
+      where p.polrelid = $1::regclass and p.polpermissive and p.polcmd in ('r', '*')
+        and 'authenticated'::regrole = any (p.polroles) and p.polname <> $2
+      order by 1`,
+    [table, `${audience}_select`],
+  );
+  return rows.map((r) => `alter policy ${r.polname} on ${table} to ${BYPASS}`);
+}
+
+/**
+ * `1` (the empty statement), then every `(select <schema>.<function>())` that the SELECT policies of
+ * app.appointments call (read from the catalog, so a new helper shows up here), each once.
+ */
+async function appointmentHelpers(client) {
+  const { rows } = await client.query(
+    `select distinct m[1] as call
+       from pg_policy p,
+            regexp_matches(pg_get_expr(p.polqual, p.polrelid), '\\(\\s*SELECT\\s+([a-z_]+\\.[a-z_]+\\([^()]*\\))', 'gi') as m
+      where p.polrelid = 'app.appointments'::regclass and p.polcmd in ('r', '*')
+        and 'authenticated'::regrole = any (p.polroles)
+      order by 1`,
+  );
+  return ["1", ...rows.map((r) => `(select ${r.call})`)];
 }
 
 async function main() {
@@ -231,7 +304,48 @@ async function main() {
       await asUser();
       const plan = (await client.query(`explain (analyze, costs off, timing off, summary off) ${rlsOnly}`)).rows.map((x) => x["QUERY PLAN"]);
       await client.query("rollback");
-      rows.push({ name: r.name, same, rows: a.split(",").filter(Boolean).length, t, plan });
+      // Server-side executor time (no round trip), also with only the caller's own policies on the
+      // table, i.e. what one policy set per audience (a database role per audience) would cost.
+      const own = await otherAudiences(client, r.table, r.audience);
+      const ownIds = async (sql) => {
+        await client.query("begin");
+        for (const s of own) await client.query(s);
+        await asUser();
+        const x = await client.query(sql);
+        await client.query("rollback");
+        return x.rows.map((row) => row.id).join(",");
+      };
+      const ownSame = (await ownIds(rlsOnly)) === c && (await ownIds(rlsAndWhere)) === c;
+      const n = SERVER_LOOPS;
+      const server = {
+        c: await serverTime(client, [], asBypass, explicit, n),
+        b: await serverTime(client, [], asUser, rlsAndWhere, n),
+        a: await serverTime(client, [], asUser, rlsOnly, n),
+        ownB: await serverTime(client, own, asUser, rlsAndWhere, n),
+        ownA: await serverTime(client, own, asUser, rlsOnly, n),
+        ownSame,
+        others: own.length,
+      };
+      rows.push({ name: r.name, same, rows: a.split(",").filter(Boolean).length, t, plan, server });
+    }
+
+    // What each policy helper adds to a request: `select <helper>` alone, each in its own request
+    // transaction (claims, SET LOCAL ROLE, statement, commit, as the reads above), the expressions
+    // interleaved so that a noisy machine affects them alike. The first is the empty statement.
+    const patientClaims = JSON.stringify({ sub: (await client.query(`select ${reads()[0].who}::text as id`)).rows[0].id, role: "authenticated" });
+    const helperExprs = await appointmentHelpers(client);
+    const perHelper = helperExprs.map(() => []);
+    for (let i = 0; i < ITERATIONS + 10; i++) {
+      for (const [k, e] of helperExprs.entries()) {
+        await client.query("begin");
+        await client.query("select set_config('request.jwt.claims', $1, true)", [patientClaims]);
+        await client.query("set local role authenticated");
+        const t0 = process.hrtime.bigint();
+        await client.query({ name: `rls_bench_helper_${k}`, text: `select ${e}` });
+        const t1 = process.hrtime.bigint();
+        await client.query("commit");
+        if (i >= 10) perHelper[k].push(Number(t1 - t0) / 1e3);
+      }
     }
 
     console.log(`\nRLS benchmark: PostgreSQL ${v}, ${ROWS.toLocaleString("en")} appointments (monthly partitions), ${PATIENTS.toLocaleString("en")} patients, ${PROVIDERS} providers; ${ITERATIONS} runs each, medians in ms (query only, inside the request transaction)\n`);
@@ -245,6 +359,22 @@ async function main() {
       }
     }
     console.log("\nprepared = named prepared statement, plan cached per connection (PostgREST's default); simple = planned on every call (psql, ad-hoc).");
+    console.log(`\nServer-side executor time, µs per run (a PL/pgSQL loop of up to ${SERVER_LOOPS} runs, about 2 s per figure, generic plan, no client round trip). "Own policies" leaves only the caller's <audience>_select policy (and the request guard) on the table, the other audiences' SELECT policies moved away in a rolled-back transaction: what one policy set per audience would cost.\n`);
+    console.log("| read | BYPASSRLS + WHERE (c) | RLS + WHERE (b) | b / c | RLS only (a) | a / c | own policies: b / c | own policies: a / c | policies moved | same rows |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for (const r of rows) {
+      const x = r.server;
+      const f = (v) => v.toFixed(1);
+      console.log(`| ${r.name} | ${f(x.c)} | ${f(x.b)} | ${(x.b / x.c).toFixed(2)}x | ${f(x.a)} | ${(x.a / x.c).toFixed(2)}x | ${f(x.ownB)} (${(x.ownB / x.c).toFixed(2)}x) | ${f(x.ownA)} (${(x.ownA / x.c).toFixed(2)}x) | ${x.others} | ${x.ownSame ? "yes" : "NO"} |`);
+    }
+    console.log(`\nWhat one helper adds to a request: \`select <expression>\` as a patient, each in its own request transaction (as above), ${ITERATIONS} runs interleaved, medians in µs. The helpers are those of app.appointments' SELECT policies and the restrictive request guard: a read runs the guard, and each helper the first time a row reaches its arm (OR arms are tried in order), whoever the caller is.\n`);
+    console.log("| expression | median µs | added to the empty statement |");
+    console.log("|---|---:|---:|");
+    const base = median(perHelper[0]);
+    for (const [k, e] of helperExprs.entries()) {
+      const m = median(perHelper[k]);
+      console.log(`| \`${e}\` | ${m.toFixed(1)} | ${k === 0 ? "-" : `+${(m - base).toFixed(1)}`} |`);
+    }
     for (const r of rows) {
       const initPlans = r.plan.filter((l) => /InitPlan/.test(l)).length;
       const subPlans = r.plan.filter((l) => /SubPlan/.test(l)).length;
