@@ -7,4 +7,9 @@ module.exports = {
   globalTeardown: "<rootDir>/test/support/global-teardown.ts",
   testTimeout: 60000,
   maxWorkers: 2,
+  // Each Pulumi-mock run loads its own copy of @pulumi/pulumi and @pulumi/aws (jest.isolateModules),
+  // so a worker that ran several stack files held 600-800 MB and could not exit within Jest's grace
+  // period at the end ("A worker process has failed to exit gracefully"). Above this, a worker is
+  // replaced by a fresh one after its current test file.
+  workerIdleMemoryLimit: "512MB",
 };
